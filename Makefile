@@ -1,0 +1,70 @@
+# The oversampled-PSF patch series on the PyAutoLens 2026.5.1.4 release.
+#
+#   make build    download the pinned wheels, apply the series, repack into dist/, install into .venv
+#   make test     build if needed, then our unit tests, the differential suite and the workspace scripts
+#   make demo     build if needed, then run autolens_workspace/scripts/imaging/simulator.py
+#   make dev      turn each patched library into an editable git tree under dev/, imported by .venv
+#   make export   write the dev/ trees' commits back into PyAutoArray/ PyAutoGalaxy/ PyAutoLens/ patches
+#   make undev    point .venv back at the dist/ wheels
+#
+# All logic lives in tools/stack.py; this file only records what depends on what, so that a re-run
+# rebuilds only what changed.
+
+PY      ?= python3
+STACK   := $(PY) tools/stack.py
+VPY     := .venv/bin/python
+STAMPS  := build/.stamps
+PYTEST_ARGS ?=
+
+.PHONY: build wheels test demo dev export undev status bench clean
+
+build: $(STAMPS)/installed $(STAMPS)/pristine
+
+$(STAMPS)/fetched: tools/stack.py
+	@mkdir -p $(STAMPS)
+	$(STACK) fetch
+	@touch $@
+
+$(STAMPS)/wheel-%: $(STAMPS)/fetched tools/stack.py
+	$(STACK) wheel $*
+	@touch $@
+
+# Each wheel depends on its own series.
+$(STAMPS)/wheel-autoarray:  $(wildcard PyAutoArray/patches/*)
+$(STAMPS)/wheel-autogalaxy: $(wildcard PyAutoGalaxy/patches/*)
+$(STAMPS)/wheel-autolens:   $(wildcard PyAutoLens/patches/*)
+
+wheels: $(STAMPS)/wheel-autoarray $(STAMPS)/wheel-autogalaxy $(STAMPS)/wheel-autolens
+
+$(STAMPS)/installed: $(STAMPS)/wheel-autoarray $(STAMPS)/wheel-autogalaxy $(STAMPS)/wheel-autolens tools/constraints.txt
+	$(STACK) install
+	@touch $@
+
+$(STAMPS)/pristine: $(STAMPS)/fetched
+	$(STACK) pristine
+	@touch $@
+
+test: build
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+demo: build
+	$(VPY) autolens_workspace/scripts/imaging/simulator.py
+
+bench: build
+	$(VPY) benchmarks/convolver_oversampled.py
+
+dev: build
+	$(STACK) dev
+
+export:
+	$(STACK) export
+
+undev:
+	$(STACK) undev
+	@touch $(STAMPS)/installed
+
+status:
+	$(STACK) status
+
+clean:
+	rm -rf build dist .pristine
