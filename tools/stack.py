@@ -337,9 +337,7 @@ def cmd_install() -> None:
         return
     wheels = {lib: dist_wheel(lib) for lib in PATCHED}
     want = {lib: w.name.split("-")[1] for lib, w in wheels.items()}
-    if all(versions.get(n, "-") == BASE_VERSION for n in UNPATCHED) and all(
-        versions.get(lib) not in (None, "-") for lib in PATCHED
-    ):
+    if all(versions.get(n, "-") == BASE_VERSION for n in UNPATCHED):
         stale = [lib for lib in PATCHED if versions[lib] != want[lib]]
         if not stale:
             log("installed libraries match dist/")
