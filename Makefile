@@ -16,11 +16,11 @@ VPY     := .venv/bin/python
 STAMPS  := build/.stamps
 PYTEST_ARGS ?=
 
-.PHONY: build wheels test demo dev export undev status bench clean
+.PHONY: build wheels test demo dev export undev status bench prefixes clean
 
 build: $(STAMPS)/installed $(STAMPS)/pristine
 
-$(STAMPS)/fetched: tools/stack.py
+$(STAMPS)/fetched:
 	@mkdir -p $(STAMPS)
 	$(STACK) fetch
 	@touch $@
@@ -65,6 +65,11 @@ undev:
 
 status:
 	$(STACK) status
+
+# Every prefix of the series (autoarray, then autogalaxy, then autolens) must import and pass the
+# differential suite; this builds each prefix beside .venv and runs the suite on it.
+prefixes: build
+	$(VPY) tools/stack.py prefixes
 
 clean:
 	rm -rf build dist .pristine

@@ -17,6 +17,9 @@ def side_env(pristine: bool) -> dict:
     paths = [str(ROOT)]
     if pristine:
         paths.insert(0, str(PRISTINE_SITE))
+    elif os.environ.get("PSFOS_PATCHED_SITE"):
+        # A prefix of the series, built by `tools/stack.py prefixes`, stands in for the installed stack.
+        paths.insert(0, os.environ["PSFOS_PATCHED_SITE"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     # One thread everywhere, so that both sides reduce in the same order.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -64,4 +67,6 @@ def differential_outputs(tmp_path_factory):
         assert str(PRISTINE_SITE) in path, f"pristine side imported {name} from {path}"
     for name, path in result["patched"]["meta"]["origins"].items():
         assert str(PRISTINE_SITE) not in path, f"patched side imported {name} from {path}"
+        if os.environ.get("PSFOS_PATCHED_SITE"):
+            assert os.environ["PSFOS_PATCHED_SITE"] in path, f"patched side imported {name} from {path}"
     return result

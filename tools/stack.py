@@ -12,6 +12,7 @@ importable:
     python3 tools/stack.py dev              turn each library into an editable git tree under dev/, used by .venv
     python3 tools/stack.py export           write each dev/ tree's commits back into its series
     python3 tools/stack.py undev            point .venv back at the dist/ wheels
+    python3 tools/stack.py prefixes         run the differential suite on every prefix of the series
     python3 tools/stack.py status           what is built, installed and in which mode
 
 The Makefile calls these; users run `make build`, `make dev`, `make export`, `make test`, `make demo`.
@@ -369,12 +370,19 @@ def cmd_pristine() -> None:
     autolens, and everything else (autoconf, autofit, numpy, jax) from .venv, so both sides share one environment.
     """
     site = pristine_site()
-    if site.exists():
-        shutil.rmtree(site)
-    site.mkdir(parents=True)
+    fresh = site.with_name("site.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
     for lib in PATCHED:
         with zipfile.ZipFile(release_wheel(lib)) as zf:
-            zf.extractall(site)
+            zf.extractall(fresh)
+    # Swap in the new tree, so a process importing from the old one is never left with half a tree.
+    if site.exists():
+        stale = site.with_name("site.old")
+        shutil.rmtree(stale, ignore_errors=True)
+        site.rename(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh.rename(site)
     log(f"pristine releases unpacked into {site.relative_to(ROOT)}")
 
 
@@ -467,6 +475,41 @@ def cmd_undev() -> None:
     cmd_install()
 
 
+def cmd_prefixes() -> int:
+    """Run the differential suite on every prefix of the combined series (autoarray, then autogalaxy, autolens).
+
+    Each prefix is built into ``build/prefixes/<k>/site`` and put first on the patched side's PYTHONPATH, so the
+    check needs no reinstall. Returns non-zero if any prefix fails.
+    """
+    combined = [(lib, p) for lib in PATCHED for p in series(lib)]
+    failures = []
+    for k in range(len(combined) + 1):
+        site = BUILD / "prefixes" / str(k) / "site"
+        if site.exists():
+            shutil.rmtree(site)
+        site.mkdir(parents=True)
+        for lib in PATCHED:
+            tree = BUILD / "prefixes" / str(k) / lib
+            unpack(release_wheel(lib), tree)
+            apply_series(lib, tree, [p for l, p in combined[:k] if l == lib])
+            shutil.copytree(tree / lib, site / lib)
+        label = "pristine release" if k == 0 else f"through {PATCHED[combined[k - 1][0]]}/{combined[k - 1][1].name}"
+        log(f"prefix {k}/{len(combined)} ({label}): differential suite")
+        env = dict(os.environ, PSFOS_PATCHED_SITE=str(site))
+        res = run([venv_python(), "-m", "pytest", "-q", "-p", "no:randomly", str(ROOT / "differential")],
+                  cwd=ROOT, env=env, check=False, capture=True)
+        summary = [l for l in res.stdout.splitlines() if l.strip()][-1:] or ["(no output)"]
+        log(f"  {summary[0]}")
+        if res.returncode != 0:
+            failures.append(label)
+            print(res.stdout[-4000:])
+    if failures:
+        log(f"FAILED prefixes: {failures}")
+        return 1
+    log(f"all {len(combined) + 1} prefixes pass the differential suite")
+    return 0
+
+
 def cmd_status() -> None:
     for lib, folder in PATCHED.items():
         print(f"{lib:11s} series: {len(series(lib))} patch(es) -> {local_version(lib)}")
@@ -497,6 +540,8 @@ def main(argv: List[str]) -> int:
             cmd_export()
         elif cmd == "undev":
             cmd_undev()
+        elif cmd == "prefixes":
+            return cmd_prefixes()
         elif cmd == "status":
             cmd_status()
         elif cmd == "version":
