@@ -404,7 +404,8 @@ def make_dev_tree(lib: str, tree: Path, patches: List[Path]) -> None:
     git(["commit", "--quiet", "-m", f"{lib} {BASE_VERSION} (pristine release)"], tree, env=env)
     git(["tag", PRISTINE_TAG], tree, env=env)
     for patch in patches:
-        res = git(["am", "--quiet", "--whitespace=nowarn", str(patch)], tree, check=False, env=env)
+        # --keep-cr: the release's sources have CRLF line endings, which the patches' context lines carry.
+        res = git(["am", "--quiet", "--keep-cr", "--whitespace=nowarn", str(patch)], tree, check=False, env=env)
         if res.returncode != 0:
             git(["am", "--abort"], tree, check=False, env=env)
             raise StackError(f"{PATCHED[lib]}/patches/{patch.name} does not apply in the dev tree:\n{res.stdout}")
@@ -416,6 +417,7 @@ def export_tree(lib: str, tree: Path, out: Path) -> List[Path]:
     status = git(["status", "--porcelain"], tree, env=env).stdout.strip()
     if status:
         raise StackError(f"dev/{PATCHED[lib]} has uncommitted changes; commit them first:\n{status}")
+    check_line_endings(lib, tree)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.patch"):
         old.unlink()
@@ -431,6 +433,31 @@ def export_tree(lib: str, tree: Path, out: Path) -> List[Path]:
         + "".join(n + "\n" for n in names)
     )
     return [out / n for n in names]
+
+
+def check_line_endings(lib: str, tree: Path) -> None:
+    """Refuse to export a tree in which an edited file changed line-ending style (CRLF <-> LF).
+
+    The release's sources use CRLF. An editor or script that rewrites a file with LF endings turns a small change
+    into a patch that replaces every line of the file.
+    """
+    env = isolated_git_env(tree)
+    changed = git(["diff", "--name-only", "--diff-filter=M", PRISTINE_TAG, "HEAD"], tree, env=env).stdout.split()
+    flipped = []
+    for path in changed:
+        before, after = (
+            subprocess.run(["git", "show", f"{rev}:{path}"], cwd=tree, env=env, capture_output=True).stdout
+            for rev in (PRISTINE_TAG, "HEAD")
+        )
+        if (b"\r\n" in before) != (b"\r\n" in after) or (
+            b"\r\n" in after and after.count(b"\n") != after.count(b"\r\n")
+        ):
+            flipped.append(path)
+    if flipped:
+        raise StackError(
+            f"dev/{PATCHED[lib]}: these files no longer use the release's line endings (CRLF), so their patches "
+            f"would rewrite every line: {flipped}. Convert them back (e.g. unix2dos) and amend the commits."
+        )
 
 
 def cmd_dev() -> None:

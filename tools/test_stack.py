@@ -30,8 +30,9 @@ def test_dev_loop_round_trip_reproduces_an_edit_exactly(lib, tmp_path):
     stack.make_dev_tree(lib, tree, stack.series(lib))
 
     target = tree / lib / "__init__.py"
-    text = target.read_text()
-    target.write_text(text + "\n# round-trip edit: trailing whitespace stays   \nROUND_TRIP = 'é'\n")
+    data = target.read_bytes()
+    assert data.endswith(b"\r\n"), "the release's sources use CRLF line endings"
+    target.write_bytes(data + "# round-trip edit: trailing whitespace stays   \r\nROUND_TRIP = 'é'\r\n".encode())
     (tree / lib / "round_trip_new_file.py").write_text('"""A new module."""\nVALUE = 1\n')
     env = stack.isolated_git_env(tree)
     stack.git(["add", "-A"], tree, env=env)
@@ -51,6 +52,19 @@ def test_dev_loop_round_trip_reproduces_an_edit_exactly(lib, tmp_path):
     again = stack.export_tree(lib, tree, tmp_path / "series2")
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in patches]
     assert stack.local_version(lib, again) != stack.local_version(lib, stack.series(lib))
+
+
+def test_export_refuses_a_file_whose_line_endings_flipped(tmp_path):
+    """An edit that rewrites a CRLF release file with LF endings would make a patch of every line: refuse it."""
+    lib = "autoarray"
+    tree = tmp_path / "dev"
+    stack.make_dev_tree(lib, tree, stack.series(lib))
+    target = tree / lib / "exc.py"
+    target.write_bytes(target.read_bytes().replace(b"\r\n", b"\n"))
+    env = stack.isolated_git_env(tree)
+    stack.git(["commit", "-q", "-am", "Flip line endings"], tree, env=env)
+    with pytest.raises(stack.StackError, match="line endings"):
+        stack.export_tree(lib, tree, tmp_path / "series")
 
 
 def test_a_patch_that_does_not_apply_names_itself_and_its_hunk(tmp_path):

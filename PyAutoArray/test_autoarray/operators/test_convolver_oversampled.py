@@ -925,6 +925,24 @@ def test__cached_state__is_used_only_for_its_own_mask():
     run(mask_b, 10)
     run(mask_a, 20)
 
+    # the same boolean values at another origin: the result must be on the new mask, not the cached one
+    mask_a_shifted = aa.Mask2D(
+        mask=np.asarray(mask_a), pixel_scales=NATIVE_PIXEL_SCALE, origin=(0.4, -0.2)
+    )
+    run(mask_a_shifted, 30)
+    fine_shifted, _ = fine_masks_from(mask_a_shifted, N, kernel_shape)
+    result = conv.convolved_mapping_matrix_from(
+        mapping_matrix=random_values(40, fine_shifted.pixels_in_mask, 1), mask=fine_shifted, xp=np
+    )
+    assert result.shape == (mask_a.pixels_in_mask, 1)
+    with pytest.warns(UserWarning, match="No blurring_image"):
+        image = conv.convolved_image_from(
+            image=aa.Array2D(values=random_values(41, fine_shifted.pixels_in_mask), mask=fine_shifted),
+            blurring_image=None,
+            xp=np,
+        )
+    assert image.mask.origin == (0.4, -0.2)
+
 
 def test__cached_state__same_values_different_origin_or_pixel_scale_is_rebuilt():
     """A cached state must not survive a change of mask that keeps the boolean values (pixel scale mismatch)."""
