@@ -9,7 +9,10 @@ For each N, in a fresh process, it measures on the numpy path:
 
 - the operated (blurred) mapping matrix of the inversion (`inversion.operated_mapping_matrix`): wall time (best of
   3) and peak memory allocated while forming it (tracemalloc: numpy buffers; untracked C scratch space excluded);
-- one blurred light-profile image (`Convolver.convolved_image_from` on the fine grids): wall time (best of 5).
+- one blurred light-profile image (`Convolver.convolved_image_from` on the fine grids): wall time (best of 5);
+- the log likelihood of an autogalaxy `FitImaging` of a Sersic bulge and exponential disk (over_sample_size_lp = 4,
+  so every N evaluates the same 16 samples per native pixel): numpy wall time (best of 3) and `jax.jit` wall time
+  (best of 10 after compilation).
 
 It prints a table with ratios to N = 1. It is a benchmark, not a test: it asserts nothing.
 
@@ -87,7 +90,11 @@ def measure(n: int) -> dict:
         dataset.psf.convolved_image_from(image=image, blurring_image=blurring_image)
         image_times.append(time.perf_counter() - start)
 
+    likelihood_np, likelihood_jax = likelihood_times(dataset)
+
     return {
+        "likelihood_np_s": likelihood_np,
+        "likelihood_jax_s": likelihood_jax,
         "n": n,
         "mapping_time_s": min(times),
         "mapping_peak_mb": peak / 1e6,
@@ -96,6 +103,39 @@ def measure(n: int) -> dict:
         "native_pixels": int(mask.pixels_in_mask),
         "kernel": list(psf.kernel.shape_native),
     }
+
+
+def likelihood_times(dataset):
+    import jax
+    import jax.numpy as jnp
+
+    import autogalaxy as ag
+
+    def log_likelihood(intensity, xp):
+        galaxy = ag.Galaxy(
+            redshift=0.5,
+            bulge=ag.lp.Sersic(
+                centre=(0.01, 0.02), ell_comps=(0.1, 0.05), intensity=intensity, effective_radius=0.6, sersic_index=4.0
+            ),
+            disk=ag.lp.Exponential(centre=(0.01, 0.02), ell_comps=(-0.1, 0.1), intensity=0.3, effective_radius=1.2),
+        )
+        return ag.FitImaging(dataset=dataset, galaxies=[galaxy], xp=xp).log_likelihood
+
+    times = []
+    for _ in range(4):
+        start = time.perf_counter()
+        log_likelihood(1.0, np)
+        times.append(time.perf_counter() - start)
+    numpy_time = min(times[1:])
+
+    jitted = jax.jit(lambda intensity: log_likelihood(intensity, jnp))
+    jitted(1.0).block_until_ready()
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        jitted(1.0).block_until_ready()
+        times.append(time.perf_counter() - start)
+    return numpy_time, min(times)
 
 
 def main():
@@ -125,6 +165,13 @@ def main():
             f"| {r['mapping_time_s'] / base['mapping_time_s']:.2f} | {r['mapping_peak_mb']:.0f} MB "
             f"| {r['mapping_peak_mb'] / base['mapping_peak_mb']:.2f} | {r['image_time_s'] * 1e3:.1f} ms "
             f"| {r['image_time_s'] / base['image_time_s']:.2f} |"
+        )
+    print("\n| N | log likelihood, numpy | ratio | log likelihood, jax.jit | ratio |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['n']} | {r['likelihood_np_s'] * 1e3:.1f} ms | {r['likelihood_np_s'] / base['likelihood_np_s']:.2f} "
+            f"| {r['likelihood_jax_s'] * 1e3:.2f} ms | {r['likelihood_jax_s'] / base['likelihood_jax_s']:.2f} |"
         )
 
 

@@ -862,6 +862,58 @@ def test__guard__native_length_mapping_matrix_on_fine_mask_raises():
         )
 
 
+def test__guard__blurring_values_on_the_wrong_blurring_region_raise():
+    """Values on the native blurring mask upscaled (a larger region) are refused with a clear exception."""
+    c = setup_case("circular", 2, (7, 7))
+    upscaled_native_blurring = over_sample_util.mask_2d_upscaled_from(
+        c["native_mask"].derive_mask.blurring_from(
+            kernel_shape_native=c["convolver"].footprint_shape_native
+        ),
+        2,
+    )
+    assert upscaled_native_blurring.pixels_in_mask != c["fine_blurring_mask"].pixels_in_mask
+    wrong = aa.Array2D(
+        values=random_values(5, upscaled_native_blurring.pixels_in_mask),
+        mask=upscaled_native_blurring,
+    )
+    image = aa.Array2D(values=c["image"], mask=c["fine_mask"])
+    with pytest.raises(aa.exc.KernelException, match="fine blurring region"):
+        c["convolver"].convolved_image_from(image=image, blurring_image=wrong)
+    with pytest.raises(aa.exc.KernelException, match="fine blurring region"):
+        c["convolver"].convolved_mapping_matrix_from(
+            mapping_matrix=c["mapping"],
+            mask=c["fine_mask"],
+            blurring_mapping_matrix=random_values(6, upscaled_native_blurring.pixels_in_mask, 5),
+        )
+
+
+def test__fine_frame_covers_the_mask_and_kernel_not_the_whole_image():
+    """A small mask in a large image: the fine FFT frame is sized by the mask's bounding box and the kernel."""
+    native_mask = aa.Mask2D.circular(shape_native=(60, 60), pixel_scales=0.2, radius=0.6)
+    N, kernel_shape = 2, (7, 7)
+    conv = convolver_from(kernel_shape, N)
+    fine_mask = over_sample_util.mask_2d_upscaled_from(native_mask, N)
+    ys, xs = np.where(~np.asarray(fine_mask))
+    bbox = (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    state = conv.state_from(mask=fine_mask)
+    # bounding box + kernel reach on both sides + the linear-convolution padding, rounded up to a fast FFT size
+    for axis in (0, 1):
+        assert state.fft_shape[axis] <= 2 * (bbox[axis] + 2 * (kernel_shape[axis] - 1))
+        assert state.fft_shape[axis] < fine_mask.shape_native[axis] / 2
+    # and the result is still the brute force
+    fine_blurring_mask = fine_mask.derive_mask.blurring_from(kernel_shape_native=kernel_shape)
+    image = random_values(1, fine_mask.pixels_in_mask)
+    blurring = random_values(2, fine_blurring_mask.pixels_in_mask)
+    result = conv.convolved_image_from(
+        image=aa.Array2D(values=image, mask=fine_mask),
+        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
+    )
+    expected = brute_force_native(
+        native_mask, N, fine_kernel_values_from(kernel_shape, N), image, blurring
+    )
+    assert np.max(np.abs(result.array - expected)) <= RTOL_PEAK * np.max(np.abs(expected))
+
+
 def test__guards_do_not_fire_at_n1():
     conv = aa.Convolver(
         kernel=aa.Array2D.no_mask(values=fine_kernel_values_from((7, 7), 1), pixel_scales=0.2),
