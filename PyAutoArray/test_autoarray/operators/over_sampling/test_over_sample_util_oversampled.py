@@ -264,3 +264,29 @@ def test__binned_slim_from__native_length_values_raise():
             fine_slim_index_for_native_sub=index,
             factor=3,
         )
+
+
+@pytest.mark.parametrize("sub_size", [1, 2, 3])
+def test__grid_2d_upscaled_from__over_sampled_coordinates_equal_the_pixel_by_pixel_computation(sub_size):
+    """The fine grid's vectorised over-sampled coordinates are exactly those of the release's per-pixel loop."""
+    native = aa.Mask2D.circular(shape_native=(17, 14), pixel_scales=(0.2, 0.15), radius=1.1, centre=(0.1, -0.2))
+    native = aa.Mask2D(mask=np.asarray(native), pixel_scales=(0.2, 0.15), origin=(0.3, -0.1))
+    for factor in (2, 3):
+        grid = over_sample_util.grid_2d_upscaled_from(
+            mask=native, over_sample_size=sub_size * factor, factor=factor
+        )
+        expected = over_sample_util.grid_2d_slim_over_sampled_via_mask_from(
+            mask_2d=np.asarray(grid.mask),
+            pixel_scales=grid.mask.pixel_scales,
+            sub_size=np.full(grid.mask.pixels_in_mask, sub_size),
+            origin=grid.mask.origin,
+        )
+        assert np.array_equal(grid.over_sampled.array, expected)
+        assert grid.mask.pixel_scales == (0.2 / factor, 0.15 / factor)
+        assert np.all(grid.over_sample_size.array == sub_size)
+
+
+def test__grid_2d_upscaled_from__rejects_a_size_that_is_not_a_multiple():
+    native = aa.Mask2D.circular(shape_native=(9, 9), pixel_scales=0.2, radius=0.6)
+    with pytest.raises(aa.exc.GridException, match="multiple of 2"):
+        over_sample_util.grid_2d_upscaled_from(mask=native, over_sample_size=3, factor=2)

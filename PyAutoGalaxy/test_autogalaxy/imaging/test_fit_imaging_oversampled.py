@@ -1,0 +1,579 @@
+"""
+Tests of `autogalaxy.FitImaging` with an oversampled PSF (`convolve_over_sample_size` N > 1).
+
+With N > 1 light is evaluated on the dataset's fine grids (`grids.lp_oversampled`, each fine pixel over-sampled with
+sub-size k = over_sample_size_lp / N, and `grids.lp_blurring_oversampled`, one sample per fine pixel), blurred with
+the PSF held at the fine pixel scale (native / N) and binned to the native pixels by the MEAN of each N x N block
+(docs/DESIGN.md §2).
+
+Every number is compared with an independent reference:
+
+- the closed form of a circular Gaussian convolved with a circular Gaussian PSF, integrated over each native pixel
+  with `scipy.special.erf` (the headline accuracy test);
+- a brute force built from numpy only: the light evaluated with the profile's formula on the full fine frame,
+  `scipy.signal.convolve2d` with the fine kernel, and a reshape-mean over N x N blocks;
+- the light profile evaluated by the release's native over-sampler (for `LightProfileOperated` light, which is
+  binned, not blurred).
+
+N = 1 bit-for-bit invariance is the differential suite's job (`differential/`) and is not repeated here.
+"""
+
+import numpy as np
+import pytest
+from scipy.signal import convolve2d
+from scipy.special import erf
+
+import autoarray as aa
+import autogalaxy as ag
+from autoarray.dataset.grids import GridsDataset
+from autogalaxy.profiles.light.linear.abstract import LightProfileLinearObjFuncList
+
+PS = 0.1  # native pixel scale (arc-seconds)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Independent references (numpy / scipy only)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def gaussian_sb(y, x, centre, intensity, sigma):
+    """autogalaxy's circular Gaussian: `intensity` is the PEAK surface brightness, I(r) = I exp(-r^2 / 2 sigma^2)."""
+    return intensity * np.exp(
+        -0.5 * ((y - centre[0]) ** 2 + (x - centre[1]) ** 2) / sigma**2
+    )
+
+
+def exact_convolved_gaussian_pixel_means(mask, intensity, sigma_light, sigma_psf, centre):
+    """
+    The exact native pixel values of a circular Gaussian light profile (peak `intensity`, so total flux
+    2 pi sigma_light^2 intensity) convolved with a unit-flux circular Gaussian PSF: a Gaussian of
+    sigma^2 = sigma_light^2 + sigma_psf^2 with the same flux, integrated over each pixel (separable, one erf per
+    axis) and divided by the pixel area (autoarray values are surface brightness).
+    """
+    sigma = np.sqrt(sigma_light**2 + sigma_psf**2)
+    flux = intensity * 2.0 * np.pi * sigma_light**2
+
+    centres = aa.Grid2D.from_mask(mask=mask, over_sample_size=1).array
+    dy = centres[:, 0] - centre[0]
+    dx = centres[:, 1] - centre[1]
+    half = PS / 2.0
+
+    def fraction(lo, hi):
+        return 0.5 * (erf(hi / (np.sqrt(2.0) * sigma)) - erf(lo / (np.sqrt(2.0) * sigma)))
+
+    return flux * fraction(dy - half, dy + half) * fraction(dx - half, dx + half) / PS**2
+
+
+def sub_offsets(k):
+    """Sub-pixel centre offsets, in units of a pixel, of a uniform k x k over-sampling."""
+    return (np.arange(k) + 0.5) / k - 0.5
+
+
+def fine_frame_from(sb, native_shape, N, k, sub_sampled, pad=0):
+    """
+    The surface brightness `sb(y, x)` on the fine frame of a native frame `native_shape` padded by `pad` native
+    pixels on every side (pixel scale PS / N, centred on the origin, y decreasing with row). Fine pixels where
+    `sub_sampled` (a boolean fine-frame array, or True for all) is set are the mean of k x k sub-samples; the others
+    are sampled once at their centre.
+    """
+    ps = PS / N
+    H = (native_shape[0] + 2 * pad) * N
+    W = (native_shape[1] + 2 * pad) * N
+    y = (H / 2.0 - 0.5 - np.arange(H)) * ps
+    x = (np.arange(W) - W / 2.0 + 0.5) * ps
+    Y, X = np.meshgrid(y, x, indexing="ij")
+
+    centre_values = sb(Y, X)
+    sub_values = np.mean(
+        [sb(Y - a * ps, X + b * ps) for a in sub_offsets(k) for b in sub_offsets(k)],
+        axis=0,
+    )
+    return np.where(sub_sampled, sub_values, centre_values)
+
+
+def block_mean(frame, N):
+    H, W = frame.shape
+    return frame.reshape(H // N, N, W // N, N).mean(axis=(1, 3))
+
+
+def brute_force_model(sb, native_mask, kernel, N, k):
+    """
+    The reference oversampled model of a masked fit: the light on the whole fine frame (fine pixels inside the fine
+    mask with k x k sub-samples, the blurring region with one sample each), convolved with the fine kernel by
+    `convolve2d`, binned by N x N block means, and read at the unmasked native pixels in row-major order.
+
+    Light farther out than the kernel's reach cannot affect an unmasked pixel, so evaluating the whole frame is the
+    same as evaluating the fine mask plus its fine blurring region.
+    """
+    native = np.asarray(native_mask, dtype=bool)
+    fine_unmasked = ~np.repeat(np.repeat(native, N, axis=0), N, axis=1)
+    frame = fine_frame_from(sb, native.shape, N, k, sub_sampled=fine_unmasked)
+    blurred = convolve2d(frame, kernel, mode="same")
+    return block_mean(blurred, N)[~native]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Builders
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def fine_psf_from(N, sigma=0.08, half_width_native=2.0, **kwargs):
+    size = 2 * int(np.ceil(half_width_native * N)) + 1
+    return aa.Convolver.from_gaussian(
+        shape_native=(size, size),
+        pixel_scales=PS / N,
+        sigma=sigma,
+        normalize=True,
+        convolve_over_sample_size=N,
+        **kwargs,
+    )
+
+
+def masked_dataset_from(
+    psf, N, k, data=None, noise=1.0, shape=(30, 30), radius=1.2
+) -> aa.Imaging:
+    if data is None:
+        data = aa.Array2D.zeros(shape_native=shape, pixel_scales=PS)
+    elif not isinstance(data, aa.Array2D):
+        data = aa.Array2D.no_mask(values=data, pixel_scales=PS)
+    dataset = ag.Imaging(
+        data=data,
+        noise_map=aa.Array2D.full(fill_value=noise, shape_native=shape, pixel_scales=PS),
+        psf=psf,
+        over_sample_size_lp=k * N,
+        over_sample_size_pixelization=k * N,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    )
+    mask = aa.Mask2D.circular(shape_native=shape, pixel_scales=PS, radius=radius)
+    return dataset.apply_mask(mask=mask)
+
+
+def full_frame_data_from(native_mask, slim_values):
+    """Native data with `slim_values` in the unmasked pixels and 0 elsewhere."""
+    native = np.asarray(native_mask, dtype=bool)
+    frame = np.zeros(native.shape)
+    frame[~native] = slim_values
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Headline: closed-form accuracy of a Gaussian convolved with a Gaussian PSF
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def closed_form_errors(N, over_sample_size, sigma_light, sigma_psf, centre, intensity=1.0):
+    """
+    Fit the closed-form test: model_data of a circular Gaussian light profile with a PSF built by
+    `Convolver.from_gaussian(normalize=True)` at pixel scale PS / N (N = 1: the native PSF sampled at native pixel
+    centres), compared with the exact pixel-integrated convolution. Returns (max abs error, RMS error, peak,
+    total model flux / exact flux).
+    """
+    half = int(np.ceil(5.0 * sigma_psf / (PS / N)))  # the kernel reaches 5 sigma at every N
+    psf = aa.Convolver.from_gaussian(
+        shape_native=(2 * half + 1, 2 * half + 1),
+        pixel_scales=PS / N,
+        sigma=sigma_psf,
+        normalize=True,
+        convolve_over_sample_size=N,
+    )
+    dataset = masked_dataset_from(
+        psf=psf, N=N, k=over_sample_size // N, shape=(30, 30), radius=1.0
+    )
+    galaxy = ag.Galaxy(
+        redshift=0.5,
+        light=ag.lp.Gaussian(centre=centre, intensity=intensity, sigma=sigma_light),
+    )
+    model = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+
+    exact = exact_convolved_gaussian_pixel_means(
+        mask=dataset.mask,
+        intensity=intensity,
+        sigma_light=sigma_light,
+        sigma_psf=sigma_psf,
+        centre=centre,
+    )
+    residual = model - exact
+    # The flux in the masked pixels, over the exact flux in the same pixels.
+    flux_ratio = np.sum(model) / np.sum(exact)
+    return (
+        np.max(np.abs(residual)),
+        np.sqrt(np.mean(residual**2)),
+        np.max(exact),
+        flux_ratio,
+    )
+
+
+def test__closed_form_reference__is_right_for_a_wide_gaussian():
+    """
+    Check the reference itself: for a source and PSF many pixels wide, sampling at pixel centres is accurate, so
+    N = 1 with a generous budget must agree with the erf formula closely. If the reference had the wrong flux
+    convention (e.g. `intensity` taken as the total flux) this would fail by orders of magnitude.
+    """
+    max_err, rms_err, peak, flux_ratio = closed_form_errors(
+        N=1, over_sample_size=4, sigma_light=0.25, sigma_psf=0.2, centre=(0.03, -0.02)
+    )
+    assert max_err / peak < 2e-3
+    assert flux_ratio == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("sigma_psf", [0.05, 0.07])
+def test__closed_form_accuracy__oversampled_psf_beats_native_psf_at_fixed_budget(sigma_psf):
+    """
+    Headline test. A compact, off-centre circular Gaussian (sigma 0.5 native pixels) blurred by a small circular
+    Gaussian PSF (sigma 0.5 and 0.7 native pixels). The evaluation budget is fixed at over_sample_size_lp = 4
+    (16 light samples per native pixel) for N = 1, 2 and 4. At N = 1 the PSF is sampled at native pixel centres,
+    which misrepresents a PSF this small; at N = 2 and 4 it is sampled at the fine pixel scale, so the model is
+    much closer to the exact pixel-integrated convolution. The same total flux is produced at every N.
+    """
+    sigma_light = 0.05
+    centre = (0.023, -0.037)
+
+    results = {
+        (N, s): closed_form_errors(
+            N=N,
+            over_sample_size=s,
+            sigma_light=sigma_light,
+            sigma_psf=sigma_psf,
+            centre=centre,
+        )
+        for N, s in [(1, 4), (2, 4), (4, 4), (1, 16), (2, 16)]
+    }
+    peak = results[(1, 4)][2]
+
+    print(f"\nclosed form, sigma_light={sigma_light}, sigma_psf={sigma_psf}, peak={peak:.5f}")
+    for (N, s), (max_err, rms_err, _, flux_ratio) in results.items():
+        print(
+            f"  N={N} over_sample_size_lp={s:2d}: max|err|={max_err:.3e} ({max_err / peak:.2%} of peak) "
+            f"rms={rms_err:.3e} flux ratio={flux_ratio:.12f}"
+        )
+
+    max1, rms1 = results[(1, 4)][:2]
+    max2, rms2 = results[(2, 4)][:2]
+    max4, rms4 = results[(4, 4)][:2]
+
+    # (a) At the same budget, N = 2 is clearly more accurate than N = 1 (max and RMS).
+    assert max2 < 0.7 * max1
+    assert rms2 < 0.7 * rms1
+    # In fact by about an order of magnitude for these PSFs.
+    assert max2 < 0.2 * max1
+
+    # (b) N = 4 is at least as good as N = 2 (the remaining error is the 16-sample light evaluation, the same
+    # at both).
+    assert max4 <= 1.05 * max2
+    assert rms4 <= 1.05 * rms2
+
+    # The N = 1 error is the PSF sampling: a 4x larger budget does not fix it, and N = 2 at budget 4 still wins.
+    assert results[(1, 16)][0] > 2.0 * max2
+    # At N = 2 the error is the light sampling: a 4x finer light sampling shrinks it by ~16 (midpoint rule), so
+    # the oversampled model converges to the exact answer.
+    assert results[(2, 16)][0] < 0.15 * max2
+    assert results[(2, 16)][0] / peak < 2e-3
+
+    # Flux is conserved (mean binning, not sum): a sum-bin would be N^2 too bright.
+    for N, s in results:
+        assert results[(N, s)][3] == pytest.approx(1.0, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Brute force of model_data and the per-galaxy images
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N, k", [(2, 1), (2, 2), (3, 1)])
+def test__model_data_and_galaxy_images__match_numpy_brute_force(N, k):
+    """
+    Two galaxies (circular Gaussians off-centre) and an elliptical, rotated, off-centre fine PSF (so an up/down or
+    left/right flip of the kernel or the grid would show). model_data, blurred_image and every entry of
+    galaxy_model_image_dict must equal the brute force, including the k x k sub-sampling of the fine mask's pixels
+    and the single sample of the fine blurring region.
+    """
+    psf = fine_psf_from(N=N, sigma=0.09, axis_ratio=0.6, angle=35.0, centre=(0.011, -0.007))
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    params = [
+        dict(centre=(0.12, -0.21), intensity=1.3, sigma=0.11),
+        dict(centre=(-0.35, 0.27), intensity=0.6, sigma=0.2),
+    ]
+    galaxies = [
+        ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**p)) for p in params
+    ]
+    fit = ag.FitImaging(dataset=dataset, galaxies=galaxies)
+
+    kernel = psf.kernel.native.array
+    refs = [
+        brute_force_model(
+            lambda y, x, p=p: gaussian_sb(y, x, **p), dataset.mask, kernel, N, k
+        )
+        for p in params
+    ]
+    total = refs[0] + refs[1]
+    tol = 1e-12 * np.max(total)
+
+    assert fit.model_data.shape_slim == dataset.mask.pixels_in_mask
+    np.testing.assert_allclose(fit.model_data.array, total, rtol=0, atol=tol)
+    np.testing.assert_allclose(fit.blurred_image.array, total, rtol=0, atol=tol)
+
+    image_dict = fit.galaxy_model_image_dict
+    for galaxy, ref in zip(galaxies, refs):
+        np.testing.assert_allclose(image_dict[galaxy].array, ref, rtol=0, atol=tol)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# LightProfileOperated
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
+def test__operated_light__binned_not_blurred__equals_native_over_sampled_image(N, k):
+    """
+    Operated light (already PSF-convolved) is evaluated on the fine grid and binned without convolution. Binning N x
+    N fine pixels each sampled k x k is exactly a native over-sampling of size k * N, so the fit's image must equal
+    the release's native over-sampled evaluation.
+    """
+    psf = fine_psf_from(N=N, sigma=0.1)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    operated = ag.lp_operated.Gaussian(
+        centre=(0.07, -0.11), ell_comps=(0.1, -0.05), intensity=0.9, sigma=0.15
+    )
+    galaxy = ag.Galaxy(redshift=0.5, light=operated)
+    fit = ag.FitImaging(dataset=dataset, galaxies=[galaxy])
+
+    native_grid = aa.Grid2D.from_mask(mask=dataset.mask, over_sample_size=k * N)
+    reference = operated.image_2d_from(grid=native_grid).array
+
+    tol = 1e-12 * np.max(reference)
+    np.testing.assert_allclose(fit.blurred_image.array, reference, rtol=0, atol=tol)
+    np.testing.assert_allclose(fit.model_data.array, reference, rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        fit.galaxy_model_image_dict[galaxy].array, reference, rtol=0, atol=tol
+    )
+
+
+def test__operated_plus_standard_light__sum_of_binned_and_blurred():
+    """One galaxy with a standard and an operated profile: blurred standard light (brute force) + binned operated."""
+    N, k = 2, 2
+    psf = fine_psf_from(N=N, sigma=0.08)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    standard = dict(centre=(0.1, 0.05), intensity=1.1, sigma=0.12)
+    operated = ag.lp_operated.Gaussian(centre=(-0.2, 0.1), intensity=0.4, sigma=0.1)
+    galaxy = ag.Galaxy(redshift=0.5, bulge=ag.lp.Gaussian(**standard), psf_light=operated)
+
+    fit = ag.FitImaging(dataset=dataset, galaxies=[galaxy])
+
+    reference = brute_force_model(
+        lambda y, x: gaussian_sb(y, x, **standard),
+        dataset.mask,
+        psf.kernel.native.array,
+        N,
+        k,
+    ) + operated.image_2d_from(
+        grid=aa.Grid2D.from_mask(mask=dataset.mask, over_sample_size=k * N)
+    ).array
+
+    np.testing.assert_allclose(
+        fit.model_data.array, reference, rtol=0, atol=1e-12 * np.max(reference)
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Unmasked blurred images
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__unmasked_blurred_image__equals_model_data_inside_mask_and_galaxy_list_sums_to_it():
+    """
+    The unmasked blurred image is built by a different route (padded full frame, fine padded grid, trim). With
+    k = 1 both routes sample every fine pixel once, so inside the mask it must equal model_data. It must also
+    equal the numpy brute force on the full 30 x 30 frame, including outside the mask.
+    """
+    N, k = 2, 1
+    psf = fine_psf_from(N=N, sigma=0.09, axis_ratio=0.7, angle=20.0)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    params = [
+        dict(centre=(0.12, -0.21), intensity=1.3, sigma=0.11),
+        dict(centre=(-0.35, 0.27), intensity=0.6, sigma=0.2),
+    ]
+    galaxies = [ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**p)) for p in params]
+    fit = ag.FitImaging(dataset=dataset, galaxies=galaxies)
+
+    unmasked = fit.unmasked_blurred_image
+    native = np.asarray(dataset.mask, dtype=bool)
+    assert unmasked.shape_native == native.shape
+
+    peak = np.max(fit.model_data.array)
+    np.testing.assert_allclose(
+        unmasked.native.array[~native], fit.model_data.array, rtol=0, atol=1e-10 * peak
+    )
+
+    unmasked_list = fit.unmasked_blurred_image_of_galaxies_list
+    assert len(unmasked_list) == 2
+    np.testing.assert_allclose(
+        sum(image.native.array for image in unmasked_list),
+        unmasked.native.array,
+        rtol=0,
+        atol=1e-12 * peak,
+    )
+
+    # Full-frame brute force (pad by 3 native pixels so nothing is lost at the frame's edge).
+    pad = 3
+    frame = fine_frame_from(
+        lambda y, x: sum(gaussian_sb(y, x, **p) for p in params),
+        native.shape,
+        N,
+        k,
+        sub_sampled=True,
+        pad=pad,
+    )
+    reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
+    reference = reference[pad:-pad, pad:-pad]
+    np.testing.assert_allclose(unmasked.native.array, reference, rtol=0, atol=1e-12 * peak)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Linear light profiles
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N, k", [(2, 1), (2, 2)])
+def test__linear_light_profiles__recover_intensities_of_noise_free_oversampled_data(N, k):
+    """
+    Data = the numpy brute-force N = 2 model of two Gaussians and a 3-Gaussian basis with known intensities. The
+    linear fit (fine grids, fine PSF, binned mapping matrix) must recover every intensity to 1e-6 and leave a
+    chi-squared of ~0. The noise-map is small so that the release's tiny curvature-diagonal stabiliser
+    (`no_regularization_add_to_curvature_diag_value`) does not bias the solution.
+    """
+    psf = fine_psf_from(N=N, sigma=0.08, axis_ratio=0.8, angle=50.0)
+    mask_dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    truth = {
+        "bulge": dict(centre=(0.05, -0.03), intensity=1.7, sigma=0.1),
+        "satellite": dict(centre=(-0.4, 0.3), intensity=0.45, sigma=0.08),
+        "mge_0": dict(centre=(0.2, 0.25), intensity=0.8, sigma=0.06),
+        "mge_1": dict(centre=(0.2, 0.25), intensity=0.3, sigma=0.15),
+        "mge_2": dict(centre=(0.2, 0.25), intensity=0.1, sigma=0.35),
+    }
+    model = brute_force_model(
+        lambda y, x: sum(gaussian_sb(y, x, **p) for p in truth.values()),
+        mask_dataset.mask,
+        psf.kernel.native.array,
+        N,
+        k,
+    )
+    noise = 1e-4
+    dataset = masked_dataset_from(
+        psf=psf,
+        N=N,
+        k=k,
+        data=full_frame_data_from(mask_dataset.mask, model),
+        noise=noise,
+    )
+
+    def linear(name):
+        p = truth[name]
+        return ag.lp_linear.Gaussian(centre=p["centre"], sigma=p["sigma"])
+
+    linear_profiles = {name: linear(name) for name in truth}
+    basis = ag.lp_basis.Basis(
+        profile_list=[linear_profiles[f"mge_{i}"] for i in range(3)]
+    )
+    galaxies = [
+        ag.Galaxy(redshift=0.5, bulge=linear_profiles["bulge"]),
+        ag.Galaxy(redshift=0.5, light=linear_profiles["satellite"]),
+        ag.Galaxy(redshift=0.5, mge=basis),
+    ]
+
+    fit = ag.FitImaging(dataset=dataset, galaxies=galaxies)
+
+    intensities = fit.linear_light_profile_intensity_dict
+    for name, profile in linear_profiles.items():
+        assert intensities[profile] == pytest.approx(truth[name]["intensity"], rel=1e-6), name
+
+    assert fit.chi_squared < 1e-8
+    assert np.max(np.abs(fit.residual_map.array)) < 1e-6 * np.max(model)
+
+
+def test__linear_operated_light_profile__recovers_intensity():
+    """lp_linear_operated at N = 2: its (binned, not blurred) image recovers the intensity of operated data."""
+    N, k = 2, 2
+    psf = fine_psf_from(N=N)
+    mask_dataset = masked_dataset_from(psf=psf, N=N, k=k)
+
+    truth = ag.lp_operated.Gaussian(centre=(0.05, 0.1), intensity=2.5, sigma=0.12)
+    model = truth.image_2d_from(
+        grid=aa.Grid2D.from_mask(mask=mask_dataset.mask, over_sample_size=k * N)
+    ).array
+    dataset = masked_dataset_from(
+        psf=psf, N=N, k=k, data=full_frame_data_from(mask_dataset.mask, model), noise=1e-4
+    )
+
+    linear = ag.lp_linear_operated.Gaussian(centre=(0.05, 0.1), sigma=0.12)
+    fit = ag.FitImaging(dataset=dataset, galaxies=[ag.Galaxy(redshift=0.5, light=linear)])
+
+    assert fit.linear_light_profile_intensity_dict[linear] == pytest.approx(2.5, rel=1e-6)
+    assert fit.chi_squared < 1e-8
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Guards
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__guard__oversampled_psf_without_fine_grids__raises_dataset_exception():
+    """
+    A dataset whose PSF is oversampled but whose grids have no fine grids (as if built without
+    convolve_over_sample_size_lp) must not silently evaluate light on the native grid.
+    """
+    N = 2
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=2)
+    assert dataset.grids.lp_oversampled is not None
+
+    dataset.grids = GridsDataset(
+        mask=dataset.mask,
+        over_sample_size_lp=dataset.over_sample_size_lp,
+        over_sample_size_pixelization=dataset.over_sample_size_pixelization,
+        psf=dataset.psf,
+    )
+    assert dataset.grids.lp_oversampled is None
+
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(intensity=1.0, sigma=0.1))
+    with pytest.raises(aa.exc.DatasetException, match="no fine grids"):
+        ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data
+
+    with pytest.raises(aa.exc.DatasetException, match="convolve_over_sample_size_lp=2"):
+        ag.FitImaging(dataset=dataset, galaxies=[galaxy]).galaxy_model_image_dict
+
+
+def test__guard__linear_func_list_without_fine_grids__raises_profile_exception():
+    N = 2
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=1)
+
+    func_list = LightProfileLinearObjFuncList(
+        grid=dataset.grids.lp,
+        blurring_grid=dataset.grids.blurring,
+        psf=dataset.psf,
+        light_profile_list=[ag.lp_linear.Gaussian(sigma=0.1)],
+        regularization=None,
+    )
+    with pytest.raises(ag.exc.ProfileException, match="fine grids"):
+        func_list.operated_mapping_matrix_override
+
+    # Given the fine grids, the same object works and has one native row per unmasked pixel.
+    func_list = LightProfileLinearObjFuncList(
+        grid=dataset.grids.lp,
+        blurring_grid=dataset.grids.blurring,
+        psf=dataset.psf,
+        light_profile_list=[ag.lp_linear.Gaussian(sigma=0.1)],
+        regularization=None,
+        grid_oversampled=dataset.grids.lp_oversampled,
+        blurring_grid_oversampled=dataset.grids.lp_blurring_oversampled,
+    )
+    assert func_list.operated_mapping_matrix_override.shape == (
+        dataset.mask.pixels_in_mask,
+        1,
+    )
