@@ -220,7 +220,7 @@ assert reloaded_oversampled.psf.kernel.pixel_scales == (0.05, 0.05)
 assert np.allclose(reloaded_oversampled.psf.kernel.native.array, dataset_oversampled.psf.kernel.native.array)
 assert np.allclose(reloaded_oversampled.data.native.array, dataset_oversampled.data.native.array)
 
-mask_radius = 2.5
+mask_radius = 3.0
 mask = al.Mask2D.circular(shape_native=(100, 100), pixel_scales=0.1, radius=mask_radius)
 masked_oversampled = reloaded_oversampled.apply_mask(mask=mask)
 

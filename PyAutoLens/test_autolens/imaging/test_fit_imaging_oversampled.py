@@ -1,0 +1,433 @@
+"""
+Tests of `autolens.FitImaging` with an oversampled PSF (`convolve_over_sample_size` N > 1).
+
+With N > 1 the tracer's light is evaluated on the dataset's fine grids, each plane's grid ray-traced like the native
+ones, blurred with the fine PSF and binned by N x N block means. Linear light profiles are evaluated on the traced
+fine grids; pixelizations use the mapping-matrix path with a fine mapping matrix (one row per fine pixel) that is
+convolved with the fine PSF and binned.
+
+References are independent: a numpy brute force (fine frame built by hand, a singular isothermal sphere traced in
+closed form, the circular Gaussian formula, `scipy.signal.convolve2d` with the fine kernel, N x N block means).
+"""
+
+import numpy as np
+import pytest
+from scipy.signal import convolve2d
+
+import autoarray as aa
+import autolens as al
+from autoarray.dataset.grids import GridsDataset
+
+PS = 0.1
+SHAPE = (30, 30)
+
+EINSTEIN_RADIUS = 0.7
+MASS_CENTRE = (0.02, -0.03)
+
+LENS_LIGHT = dict(centre=(0.02, -0.03), intensity=0.9, sigma=0.12)
+SOURCE_LIGHT = dict(centre=(0.06, 0.04), intensity=1.5, sigma=0.08)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Independent references
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def gaussian_sb(y, x, centre, intensity, sigma):
+    """autogalaxy's circular Gaussian: I(r) = intensity * exp(-r^2 / 2 sigma^2)."""
+    return intensity * np.exp(
+        -0.5 * ((y - centre[0]) ** 2 + (x - centre[1]) ** 2) / sigma**2
+    )
+
+
+def traced(y, x):
+    """Source-plane positions behind a singular isothermal sphere: beta = theta - theta_E (theta - c) / |theta - c|."""
+    dy = y - MASS_CENTRE[0]
+    dx = x - MASS_CENTRE[1]
+    r = np.sqrt(dy**2 + dx**2)
+    return y - EINSTEIN_RADIUS * dy / r, x - EINSTEIN_RADIUS * dx / r
+
+
+def lens_sb(y, x, lens=LENS_LIGHT):
+    return gaussian_sb(y, x, **lens)
+
+
+def source_sb(y, x, source=SOURCE_LIGHT):
+    return gaussian_sb(*traced(y, x), **source)
+
+
+def sub_offsets(k):
+    return (np.arange(k) + 0.5) / k - 0.5
+
+
+def fine_frame_from(sb, native_shape, N, k, sub_sampled, pad=0):
+    ps = PS / N
+    H = (native_shape[0] + 2 * pad) * N
+    W = (native_shape[1] + 2 * pad) * N
+    y = (H / 2.0 - 0.5 - np.arange(H)) * ps
+    x = (np.arange(W) - W / 2.0 + 0.5) * ps
+    Y, X = np.meshgrid(y, x, indexing="ij")
+    sub_values = np.mean(
+        [sb(Y - a * ps, X + b * ps) for a in sub_offsets(k) for b in sub_offsets(k)],
+        axis=0,
+    )
+    return np.where(sub_sampled, sub_values, sb(Y, X))
+
+
+def block_mean(frame, N):
+    H, W = frame.shape
+    return frame.reshape(H // N, N, W // N, N).mean(axis=(1, 3))
+
+
+def fine_unmasked_from(mask, N):
+    native = np.asarray(mask, dtype=bool)
+    return ~np.repeat(np.repeat(native, N, axis=0), N, axis=1)
+
+
+def brute_force_model(sb, mask, kernel, N, k):
+    """Light on the fine frame (fine mask k x k sub-sampled, elsewhere one sample), convolve2d, block mean."""
+    native = np.asarray(mask, dtype=bool)
+    frame = fine_frame_from(sb, native.shape, N, k, sub_sampled=fine_unmasked_from(mask, N))
+    return block_mean(convolve2d(frame, kernel, mode="same"), N)[~native]
+
+
+def brute_force_operated_mapping_matrix(fine_mapping_matrix, mask, kernel, N):
+    """Each column scattered on the fine frame (zero outside the fine mask), convolve2d, block mean."""
+    native = np.asarray(mask, dtype=bool)
+    fine_unmasked = fine_unmasked_from(mask, N)
+    columns = []
+    for column in np.asarray(fine_mapping_matrix).T:
+        frame = np.zeros(fine_unmasked.shape)
+        frame[fine_unmasked] = column
+        columns.append(block_mean(convolve2d(frame, kernel, mode="same"), N)[~native])
+    return np.stack(columns, axis=1)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Builders
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def fine_psf_from(N, sigma=0.08):
+    return aa.Convolver.from_gaussian(
+        shape_native=(4 * N + 1, 4 * N + 1),
+        pixel_scales=PS / N,
+        sigma=sigma,
+        axis_ratio=0.7,
+        angle=35.0,
+        centre=(0.006, -0.004),
+        normalize=True,
+        convolve_over_sample_size=N,
+    )
+
+
+def masked_dataset_from(psf, N, k, data=None, noise=1.0, radius=1.2, k_pix=None):
+    if data is None:
+        data = np.zeros(SHAPE)
+    k_pix = k if k_pix is None else k_pix
+    dataset = al.Imaging(
+        data=aa.Array2D.no_mask(values=data, pixel_scales=PS),
+        noise_map=aa.Array2D.full(fill_value=noise, shape_native=SHAPE, pixel_scales=PS),
+        psf=psf,
+        over_sample_size_lp=k * N,
+        over_sample_size_pixelization=k_pix * N,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    )
+    mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=radius)
+    return dataset.apply_mask(mask=mask)
+
+
+def full_frame_from(mask, slim_values):
+    native = np.asarray(mask, dtype=bool)
+    frame = np.zeros(native.shape)
+    frame[~native] = slim_values
+    return frame
+
+
+def lens_galaxy(light=None):
+    kwargs = {} if light is None else {"light": light}
+    return al.Galaxy(
+        redshift=0.5,
+        mass=al.mp.IsothermalSph(centre=MASS_CENTRE, einstein_radius=EINSTEIN_RADIUS),
+        **kwargs,
+    )
+
+
+def standard_tracer():
+    lens = lens_galaxy(light=al.lp.Gaussian(**LENS_LIGHT))
+    source = al.Galaxy(redshift=1.0, light=al.lp.Gaussian(**SOURCE_LIGHT))
+    return al.Tracer(galaxies=[lens, source]), lens, source
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Standard light profiles
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__reference_tracing__matches_isothermal_sph():
+    """The closed-form SIS used by the references is autolens's IsothermalSph (two planes, unscaled deflection)."""
+    grid = aa.Grid2D.uniform(shape_native=(7, 9), pixel_scales=0.13, over_sample_size=1)
+    tracer = al.Tracer(
+        galaxies=[lens_galaxy(), al.Galaxy(redshift=1.0, light=al.lp.Gaussian())]
+    )
+    source_grid = tracer.traced_grid_2d_list_from(grid=grid)[1].array
+    by, bx = traced(grid.array[:, 0], grid.array[:, 1])
+    np.testing.assert_allclose(source_grid[:, 0], by, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(source_grid[:, 1], bx, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
+def test__model_data_planes_and_galaxies__match_brute_force(N, k):
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    tracer, lens, source = standard_tracer()
+    fit = al.FitImaging(dataset=dataset, tracer=tracer)
+
+    kernel = psf.kernel.native.array
+    lens_ref = brute_force_model(lens_sb, dataset.mask, kernel, N, k)
+    source_ref = brute_force_model(source_sb, dataset.mask, kernel, N, k)
+    total = lens_ref + source_ref
+    tol = 1e-12 * np.max(total)
+
+    np.testing.assert_allclose(fit.model_data.array, total, rtol=0, atol=tol)
+    np.testing.assert_allclose(fit.blurred_image.array, total, rtol=0, atol=tol)
+
+    planes = fit.model_images_of_planes_list
+    assert len(planes) == 2
+    np.testing.assert_allclose(planes[0].array, lens_ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(planes[1].array, source_ref, rtol=0, atol=tol)
+
+    image_dict = fit.galaxy_model_image_dict
+    np.testing.assert_allclose(image_dict[lens].array, lens_ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(image_dict[source].array, source_ref, rtol=0, atol=tol)
+
+
+def test__unmasked_blurred_image__equals_model_data_inside_mask_and_planes_sum_to_it():
+    N, k = 2, 1
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    tracer, _, _ = standard_tracer()
+    fit = al.FitImaging(dataset=dataset, tracer=tracer)
+
+    native = np.asarray(dataset.mask, dtype=bool)
+    unmasked = fit.unmasked_blurred_image
+    peak = np.max(fit.model_data.array)
+    assert unmasked.shape_native == SHAPE
+    np.testing.assert_allclose(
+        unmasked.native.array[~native], fit.model_data.array, rtol=0, atol=1e-10 * peak
+    )
+
+    planes = fit.unmasked_blurred_image_of_planes_list
+    assert len(planes) == 2
+    np.testing.assert_allclose(
+        planes[0].native.array + planes[1].native.array,
+        unmasked.native.array,
+        rtol=0,
+        atol=1e-12 * peak,
+    )
+
+    pad = 3
+    frame = fine_frame_from(
+        lambda y, x: lens_sb(y, x) + source_sb(y, x), SHAPE, N, k, sub_sampled=True, pad=pad
+    )
+    reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
+    np.testing.assert_allclose(
+        unmasked.native.array, reference[pad:-pad, pad:-pad], rtol=0, atol=1e-12 * peak
+    )
+
+
+def test__dataset_model_grid_offset__shifts_the_fine_grids():
+    """A DatasetModel grid offset is subtracted from the fine grids too: the model is the brute force of the tracer
+    shifted by the offset."""
+    N, k = 2, 2
+    offset = (0.03, -0.05)
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    tracer, _, _ = standard_tracer()
+
+    fit = al.FitImaging(
+        dataset=dataset, tracer=tracer, dataset_model=al.DatasetModel(grid_offset=offset)
+    )
+    reference = brute_force_model(
+        lambda y, x: lens_sb(y - offset[0], x - offset[1])
+        + source_sb(y - offset[0], x - offset[1]),
+        dataset.mask,
+        psf.kernel.native.array,
+        N,
+        k,
+    )
+    np.testing.assert_allclose(
+        fit.model_data.array, reference, rtol=0, atol=1e-12 * np.max(reference)
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Linear light profiles
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N, k", [(2, 1), (2, 2)])
+def test__linear_light_profiles__recover_intensities_on_traced_fine_grids(N, k):
+    """
+    Data = brute-force oversampled model of a lens Gaussian and a lensed source Gaussian (and a second, larger
+    source Gaussian). Linear light profiles in both planes recover the intensities to 1e-6 and chi-squared ~ 0,
+    which needs the source profiles to be evaluated on the fine grid traced to the source plane.
+    """
+    psf = fine_psf_from(N=N)
+    template = masked_dataset_from(psf=psf, N=N, k=k)
+    source_2 = dict(centre=(-0.05, 0.1), intensity=0.4, sigma=0.2)
+
+    model = brute_force_model(
+        lambda y, x: lens_sb(y, x) + source_sb(y, x) + source_sb(y, x, source=source_2),
+        template.mask,
+        psf.kernel.native.array,
+        N,
+        k,
+    )
+    dataset = masked_dataset_from(
+        psf=psf, N=N, k=k, data=full_frame_from(template.mask, model), noise=1e-4
+    )
+
+    lens_linear = al.lp_linear.Gaussian(centre=LENS_LIGHT["centre"], sigma=LENS_LIGHT["sigma"])
+    source_linear = al.lp_linear.Gaussian(
+        centre=SOURCE_LIGHT["centre"], sigma=SOURCE_LIGHT["sigma"]
+    )
+    source_linear_2 = al.lp_linear.Gaussian(centre=source_2["centre"], sigma=source_2["sigma"])
+    tracer = al.Tracer(
+        galaxies=[
+            lens_galaxy(light=lens_linear),
+            al.Galaxy(
+                redshift=1.0,
+                light=source_linear,
+                extra=al.lp_basis.Basis(profile_list=[source_linear_2]),
+            ),
+        ]
+    )
+
+    fit = al.FitImaging(dataset=dataset, tracer=tracer)
+    intensities = fit.linear_light_profile_intensity_dict
+
+    assert intensities[lens_linear] == pytest.approx(LENS_LIGHT["intensity"], rel=1e-6)
+    assert intensities[source_linear] == pytest.approx(SOURCE_LIGHT["intensity"], rel=1e-6)
+    assert intensities[source_linear_2] == pytest.approx(source_2["intensity"], rel=1e-6)
+    assert fit.chi_squared < 1e-8
+
+    lens_ref = brute_force_model(lens_sb, template.mask, psf.kernel.native.array, N, k)
+    np.testing.assert_allclose(
+        fit.model_images_of_planes_list[0].array,
+        lens_ref,
+        rtol=0,
+        atol=1e-6 * np.max(model),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Pixelization
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N, k_pix", [(2, 1), (2, 2)])
+def test__pixelization__fine_mapping_matrix_is_convolved_at_fine_resolution_and_binned(N, k_pix):
+    """
+    A rectangular source reconstruction and a linear lens light profile at N = 2. The fit runs with a finite log
+    evidence; every column of the inversion's operated mapping matrix equals the brute force of the mapper's fine
+    mapping matrix (`mapping_matrix_oversampled_from(N)`) blurred on the fine frame and binned, and the fine mapping
+    matrix binned by N x N block means is the native mapping matrix. The lens column is the brute force of the
+    unit-intensity lens Gaussian.
+    """
+    psf = fine_psf_from(N=N)
+    template = masked_dataset_from(psf=psf, N=N, k=2, k_pix=k_pix)
+    model = brute_force_model(
+        lambda y, x: lens_sb(y, x) + source_sb(y, x),
+        template.mask,
+        psf.kernel.native.array,
+        N,
+        2,
+    )
+    rng = np.random.default_rng(3)
+    data = full_frame_from(template.mask, model + 0.01 * rng.standard_normal(model.shape))
+    dataset = masked_dataset_from(psf=psf, N=N, k=2, k_pix=k_pix, data=data, noise=0.01)
+
+    lens_linear = al.lp_linear.Gaussian(centre=LENS_LIGHT["centre"], sigma=LENS_LIGHT["sigma"])
+    tracer = al.Tracer(
+        galaxies=[
+            lens_galaxy(light=lens_linear),
+            al.Galaxy(
+                redshift=1.0,
+                pixelization=al.Pixelization(
+                    mesh=al.mesh.RectangularUniform(shape=(9, 9)),
+                    regularization=al.reg.Constant(coefficient=1.0),
+                ),
+            ),
+        ]
+    )
+    fit = al.FitImaging(dataset=dataset, tracer=tracer)
+
+    assert np.isfinite(fit.log_evidence)
+    assert fit.model_data.shape_slim == dataset.mask.pixels_in_mask
+    assert np.all(np.isfinite(fit.model_data.array))
+
+    inversion = fit.inversion
+    assert isinstance(inversion, aa.InversionImagingMapping)
+    (mapper,) = inversion.cls_list_from(cls=aa.Mapper)
+    operated = np.asarray(inversion.operated_mapping_matrix)
+    assert operated.shape == (dataset.mask.pixels_in_mask, 1 + mapper.pixels)
+
+    lens_column = inversion.param_range_list_from(cls=al.LightProfileLinearObjFuncList)[0][0]
+    mapper_start, mapper_stop = inversion.param_range_list_from(cls=aa.Mapper)[0]
+
+    kernel = psf.kernel.native.array
+    fine_mapping_matrix = np.asarray(mapper.mapping_matrix_oversampled_from(N))
+    assert fine_mapping_matrix.shape == (N**2 * dataset.mask.pixels_in_mask, mapper.pixels)
+
+    reference = brute_force_operated_mapping_matrix(fine_mapping_matrix, dataset.mask, kernel, N)
+    np.testing.assert_allclose(
+        operated[:, mapper_start:mapper_stop],
+        reference,
+        rtol=0,
+        atol=1e-13 * np.max(reference),
+    )
+
+    # The fine mapping matrix, binned, is the native one (each fine row is a fine pixel's share of the sub-pixels).
+    native = np.asarray(dataset.mask, dtype=bool)
+    fine_unmasked = fine_unmasked_from(dataset.mask, N)
+    binned = []
+    for column in fine_mapping_matrix.T:
+        frame = np.zeros(fine_unmasked.shape)
+        frame[fine_unmasked] = column
+        binned.append(block_mean(frame, N)[~native])
+    np.testing.assert_allclose(
+        np.stack(binned, axis=1), np.asarray(mapper.mapping_matrix), rtol=0, atol=1e-14
+    )
+
+    lens_reference = brute_force_model(
+        lambda y, x: lens_sb(y, x, lens={**LENS_LIGHT, "intensity": 1.0}),
+        dataset.mask,
+        kernel,
+        N,
+        2,
+    )
+    np.testing.assert_allclose(
+        operated[:, lens_column], lens_reference, rtol=0, atol=1e-12 * np.max(lens_reference)
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Guard
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__guard__oversampled_psf_without_fine_grids__raises_dataset_exception():
+    N = 2
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=2)
+    dataset.grids = GridsDataset(
+        mask=dataset.mask,
+        over_sample_size_lp=dataset.over_sample_size_lp,
+        over_sample_size_pixelization=dataset.over_sample_size_pixelization,
+        psf=dataset.psf,
+    )
+    tracer, _, _ = standard_tracer()
+    with pytest.raises(aa.exc.DatasetException, match="no fine grids"):
+        al.FitImaging(dataset=dataset, tracer=tracer).model_data
