@@ -1233,3 +1233,15 @@ def test__footprint_shape_native__native_blurring_mask_covers_fine_blurring_regi
         kernel_shape_native=conv.footprint_shape_native
     )
     assert np.array_equal(touched, ~np.asarray(native_blurring))
+
+
+def test__cached_state__another_mask_does_not_displace_the_state_built_for_the_dataset():
+    """A plot's padded frame gets its own state; the dataset's state, built at set-up, stays cached and reused."""
+    a = setup_case("circular", 2, (7, 7))
+    b = setup_case("rectangle", 2, (7, 7))
+    conv = a["convolver"]
+    state_a = conv.state_from(mask=a["fine_mask"])
+    state_b = conv.state_from(mask=b["fine_mask"])
+    assert state_b is not state_a
+    assert conv.state_from(mask=a["fine_mask"]) is state_a
+    assert conv.state_from(mask=b["fine_mask"]) is state_b

@@ -221,3 +221,17 @@ def test__snr_light_profile__peak_signal_to_noise_uses_oversampled_psf():
         rtol=0,
         atol=1e-12 * expected_peak,
     )
+
+
+def test__guard__adaptive_over_sample_size_with_oversampled_psf_is_rejected():
+    N = 2
+    psf = fine_psf_from(N=N)
+    mask = aa.Mask2D.all_false(shape_native=(20, 20), pixel_scales=PS)
+    over_sample_size = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+        grid=aa.Grid2D.from_mask(mask=mask), sub_size_list=[8, 4, 2], radial_list=[0.3, 0.6]
+    )
+    assert len(np.unique(over_sample_size.array)) == 3
+    grid = aa.Grid2D.from_mask(mask=mask, over_sample_size=over_sample_size)
+
+    with pytest.raises(aa.exc.DatasetException, match="adaptive"):
+        simulator_from(psf=psf).via_galaxies_from(galaxies=gaussian_galaxies(), grid=grid)
