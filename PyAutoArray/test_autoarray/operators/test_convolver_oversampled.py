@@ -1245,3 +1245,58 @@ def test__cached_state__another_mask_does_not_displace_the_state_built_for_the_d
     assert state_b is not state_a
     assert conv.state_from(mask=a["fine_mask"]) is state_a
     assert conv.state_from(mask=b["fine_mask"]) is state_b
+
+
+def test__dataset_normalising_the_kernel_never_reuses_a_state_built_before():
+    """
+    Imaging normalises its PSF's kernel in place. A fine state the PSF cached before (with the FFT of the
+    unnormalised kernel) must not be reused: the JAX FFT path would return a blur scaled by the kernel's old sum.
+    """
+    native_mask = native_mask_from("circular")
+    N, shape = 2, (7, 7)
+    kernel_values = fine_kernel_values_from(shape, N) * 85.0
+    psf = aa.Convolver(
+        kernel=aa.Array2D.no_mask(values=kernel_values, pixel_scales=NATIVE_PIXEL_SCALE / N),
+        use_fft=True,
+        convolve_over_sample_size=N,
+    )
+    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, shape)
+    image = random_values(1, fine_mask.pixels_in_mask)
+    blurring = random_values(2, fine_blurring_mask.pixels_in_mask)
+    arrays = dict(
+        image=aa.Array2D(values=image, mask=fine_mask),
+        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
+    )
+    psf.convolved_image_from(**arrays, xp=jnp)  # caches a state with the unnormalised kernel
+
+    dataset = aa.Imaging(
+        data=aa.Array2D.no_mask(values=np.ones(native_mask.shape_native), pixel_scales=NATIVE_PIXEL_SCALE),
+        noise_map=aa.Array2D.no_mask(values=np.ones(native_mask.shape_native), pixel_scales=NATIVE_PIXEL_SCALE),
+        psf=psf,
+        over_sample_size_lp=2,
+        over_sample_size_pixelization=2,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    )
+    result = dataset.psf.convolved_image_from(**arrays, xp=jnp)
+    expected = brute_force_native(native_mask, N, kernel_values / kernel_values.sum(), image, blurring)
+    assert np.max(np.abs(np.asarray(result.array) - expected)) <= RTOL_PEAK * np.max(np.abs(expected))
+
+
+def test__binned_image_keeps_the_origin_of_its_input_and_the_native_pixel_scale():
+    """The native mask of a result carries the input's (possibly offset) origin and the exact native pixel scale."""
+    native_mask = aa.Mask2D.circular(shape_native=(15, 15), pixel_scales=0.11, radius=0.5)
+    N = 5
+    conv = aa.Convolver.from_gaussian(
+        shape_native=(11, 11), pixel_scales=0.11 / N, sigma=0.05, normalize=True, convolve_over_sample_size=N
+    )
+    fine_mask = over_sample_util.mask_2d_upscaled_from(native_mask, N)
+    shifted = aa.Mask2D(mask=np.asarray(fine_mask), pixel_scales=fine_mask.pixel_scales, origin=(0.3, -0.2))
+    blurring_mask = shifted.derive_mask.blurring_from(kernel_shape_native=(11, 11))
+    result = conv.convolved_image_from(
+        image=aa.Array2D(values=np.ones(shifted.pixels_in_mask), mask=shifted),
+        blurring_image=aa.Array2D(values=np.ones(blurring_mask.pixels_in_mask), mask=blurring_mask),
+    )
+    assert result.mask.origin == (0.3, -0.2)
+    assert result.mask.pixel_scales == (0.11, 0.11)
+    assert np.array_equal(np.asarray(result.mask), np.asarray(native_mask))

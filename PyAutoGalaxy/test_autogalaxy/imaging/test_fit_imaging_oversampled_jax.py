@@ -1,0 +1,52 @@
+"""An oversampled fit under jax.jit, with a fitted (traced) grid offset."""
+import numpy as np
+
+import autoarray as aa  # before jax: autoarray's import switches JAX to 64 bit
+import autogalaxy as ag
+
+import jax
+import jax.numpy as jnp
+
+
+def _dataset(N=2):
+    shape, pixel_scale = (30, 30), 0.1
+    rng = np.random.default_rng(0)
+    psf = ag.Convolver.from_gaussian(
+        shape_native=(11, 11), pixel_scales=pixel_scale / N, sigma=0.08, normalize=True, convolve_over_sample_size=N
+    )
+    return ag.Imaging(
+        data=ag.Array2D.no_mask(values=rng.normal(size=shape), pixel_scales=pixel_scale),
+        noise_map=ag.Array2D.no_mask(values=np.ones(shape), pixel_scales=pixel_scale),
+        psf=psf,
+        over_sample_size_lp=4,
+        over_sample_size_pixelization=4,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    ).apply_mask(mask=ag.Mask2D.circular(shape_native=shape, pixel_scales=pixel_scale, radius=1.2))
+
+
+def _log_likelihood(dataset, offset_y, xp):
+    galaxy = ag.Galaxy(
+        redshift=0.5,
+        bulge=ag.lp.Sersic(intensity=1.0, effective_radius=0.3, sersic_index=4.0),
+        disk=ag.lp_linear.Exponential(effective_radius=0.5),
+    )
+    return ag.FitImaging(
+        dataset=dataset,
+        galaxies=[galaxy],
+        dataset_model=aa.DatasetModel(grid_offset=(offset_y, 0.02)),
+        xp=xp,
+    ).log_likelihood
+
+
+def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state():
+    dataset = _dataset()
+    state = dataset.psf._state
+    jitted = jax.jit(lambda offset_y: _log_likelihood(dataset, offset_y, jnp))
+    for offset_y in (0.0, 0.05):
+        expected = _log_likelihood(dataset, offset_y, np)
+        assert np.isclose(float(jitted(offset_y)), expected, rtol=1e-10)
+    # the offsets move the grids, not the mask the PSF's fine state was built for
+    assert dataset.psf._state is state and dataset.psf._other_states == []
+    # and the offset does change the fit (the test would not notice an ignored offset otherwise)
+    assert not np.isclose(_log_likelihood(dataset, 0.05, np), _log_likelihood(dataset, 0.0, np), rtol=1e-6)
