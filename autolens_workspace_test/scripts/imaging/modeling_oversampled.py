@@ -6,7 +6,7 @@ A standard PyAutoLens modeling script that opts into oversampled PSF convolution
 fine PSF, and changes nothing else:
 
 1. simulate a strong lens through a PSF held at half the image's pixel scale (N = 2);
-2. fit it with a non-linear search (a short Dynesty run: this is a check of the plumbing, not of the sampler);
+2. fit it with a non-linear search (a very short Dynesty run: this checks the plumbing of a search, not a sampler);
 3. reload the dataset the search saved (`dataset.fits`) through the aggregator, as a user does after a fit.
 
 It checks that the search fitted the oversampled model (the likelihood of the best fit, recomputed directly with
@@ -25,11 +25,12 @@ from autofit.aggregator.aggregator import Aggregator
 """
 __Dataset__
 
-A fine Gaussian PSF at 0.05" for 0.1" data (N = 2), and over-sampling of 4 x 4 per pixel (2 x 2 per fine pixel).
+A fine Gaussian PSF at 0.05" for 0.1" data (N = 2), and over-sampling of 4 x 4 per pixel (2 x 2 per fine pixel), on a
+small 40 x 40 image so that the whole search, with its visualization, is quick.
 """
 N = 2
 pixel_scales = 0.1
-grid = al.Grid2D.uniform(shape_native=(60, 60), pixel_scales=pixel_scales, over_sample_size=4)
+grid = al.Grid2D.uniform(shape_native=(40, 40), pixel_scales=pixel_scales, over_sample_size=4)
 psf = al.Convolver.from_gaussian(
     shape_native=(21, 21), pixel_scales=pixel_scales / N, sigma=0.08, normalize=True, convolve_over_sample_size=N
 )
@@ -41,7 +42,7 @@ tracer_true = al.Tracer(
         al.Galaxy(
             redshift=0.5,
             light=al.lp.Sersic(intensity=1.0, effective_radius=0.5, sersic_index=4.0),
-            mass=al.mp.Isothermal(einstein_radius=1.2),
+            mass=al.mp.Isothermal(einstein_radius=1.0),
         ),
         al.Galaxy(redshift=1.0, light=al.lp.Exponential(intensity=0.5, effective_radius=0.2)),
     ]
@@ -49,7 +50,7 @@ tracer_true = al.Tracer(
 dataset = simulator.via_tracer_from(tracer=tracer_true, grid=grid)
 assert dataset.psf.convolve_over_sample_size == N and dataset.convolve_over_sample_size_lp == N
 
-mask = al.Mask2D.circular(shape_native=(60, 60), pixel_scales=pixel_scales, radius=2.5)
+mask = al.Mask2D.circular(shape_native=(40, 40), pixel_scales=pixel_scales, radius=1.8)
 dataset = dataset.apply_mask(mask=mask)
 
 """
@@ -66,7 +67,13 @@ model = af.Collection(
 
 output = Path(tempfile.mkdtemp())
 search = af.DynestyStatic(
-    name="modeling_oversampled", path_prefix=output, nlive=20, maxcall=200, number_of_cores=1
+    name="modeling_oversampled",
+    path_prefix=output,
+    nlive=20,
+    maxcall=60,
+    number_of_cores=1,
+    iterations_per_quick_update=100000,  # visualize once, at the end, to keep the check quick
+    iterations_per_full_update=100000,
 )
 analysis = al.AnalysisImaging(dataset=dataset)
 result = search.fit(model=model, analysis=analysis)
