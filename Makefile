@@ -51,7 +51,7 @@ demo: build
 	$(VPY) autolens_workspace/scripts/imaging/simulator.py
 
 bench: build
-	$(VPY) benchmarks/convolver_oversampled.py
+	$(VPY) benchmarks/oversampled_psf.py
 
 dev: build
 	$(STACK) dev

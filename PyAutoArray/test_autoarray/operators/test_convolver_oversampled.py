@@ -251,9 +251,12 @@ def test__reference__hand_computed_example():
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("use_fft", [None, False], ids=["fft", "scipy"])
 @pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
-def test__convolved_image_from__numpy__matches_brute_force(mask_name, N, kernel_shape):
-    c = setup_case(mask_name, N, kernel_shape)
+def test__convolved_image_from__numpy__matches_brute_force(
+    mask_name, N, kernel_shape, use_fft
+):
+    c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft)
     image = aa.Array2D(values=c["image"], mask=c["fine_mask"])
     blurring_image = aa.Array2D(values=c["blurring"], mask=c["fine_blurring_mask"])
 
@@ -270,11 +273,12 @@ def test__convolved_image_from__numpy__matches_brute_force(mask_name, N, kernel_
     assert_close_to_peak(result.array, reference)
 
 
+@pytest.mark.parametrize("use_fft", [None, False], ids=["fft", "scipy"])
 @pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
 def test__convolved_mapping_matrix_from__numpy__matches_brute_force(
-    mask_name, N, kernel_shape
+    mask_name, N, kernel_shape, use_fft
 ):
-    c = setup_case(mask_name, N, kernel_shape)
+    c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft)
     conv = c["convolver"]
 
     without_blurring = conv.convolved_mapping_matrix_from(
@@ -304,6 +308,52 @@ def test__convolved_mapping_matrix_from__numpy__matches_brute_force(
     # the blurring contribution is not negligible, so the two really differ
     assert np.max(np.abs(with_blurring - without_blurring)) > 1e-3 * np.max(
         np.abs(with_blurring)
+    )
+
+
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test__compact_fft_frame__unmasked_extent_plus_kernel_is_alias_free(xp):
+    """
+    The FFT frame of the fine convolution is the unmasked pixels' extent plus the kernel minus one, with no margin:
+    here that is 24 x 24, already a fast FFT length, so no rounding up hides a frame that is too small. A kernel of
+    random positive values (no small tail) makes any wrap-around of the circular convolution an O(1) error.
+    """
+    native = np.ones((12, 14), dtype=bool)
+    native[3:9, 4:11] = False  # a 6 x 7 native block: 12 x 14 fine pixels at N = 2
+    native_mask = aa.Mask2D(mask=native, pixel_scales=NATIVE_PIXEL_SCALE)
+    N, kernel_shape = 2, (13, 11)
+    kernel_values = np.random.default_rng(5).uniform(0.5, 1.5, size=kernel_shape)
+    conv = convolver_from(kernel_shape, N, use_fft=True, kernel_values=kernel_values)
+    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
+
+    state = conv.state_from(mask=fine_mask)
+    assert state.compact_fft.shape == (12 + 13 - 1, 14 + 11 - 1)
+    assert state.compact_fft.shape[0] < state.fft_shape[0]
+    assert state.compact_fft.shape[1] < state.fft_shape[1]
+
+    image = random_values(51, fine_mask.pixels_in_mask)
+    blurring = random_values(52, fine_blurring_mask.pixels_in_mask)
+    mapping = random_values(53, fine_mask.pixels_in_mask, 3)
+    blurring_mapping = random_values(54, fine_blurring_mask.pixels_in_mask, 3)
+
+    result = conv.convolved_image_from(
+        image=aa.Array2D(values=xp.asarray(image), mask=fine_mask),
+        blurring_image=aa.Array2D(values=xp.asarray(blurring), mask=fine_blurring_mask),
+        xp=xp,
+    )
+    assert_close_to_peak(
+        result.array,
+        brute_force_native(native_mask, N, kernel_values, image, blurring),
+    )
+    result_mapping = conv.convolved_mapping_matrix_from(
+        mapping_matrix=xp.asarray(mapping),
+        mask=fine_mask,
+        blurring_mapping_matrix=xp.asarray(blurring_mapping),
+        xp=xp,
+    )
+    assert_close_to_peak(
+        result_mapping,
+        brute_force_native(native_mask, N, kernel_values, mapping, blurring_mapping),
     )
 
 

@@ -755,9 +755,11 @@ def test__grids_dataset__no_psf__no_fine_blurring_grid():
     assert grids.lp_blurring_oversampled is None
 
 
-def test__fit_grids__carry_the_fine_grids_shifted_like_lp():
+@pytest.mark.parametrize(
+    "offset", [(0.1, -0.2), (0.0, 0.0), (np.float64(0.0), 0)], ids=["offset", "zero", "numpy-zero"]
+)
+def test__fit_grids__carry_the_fine_grids_shifted_like_lp(offset):
     dataset = masked_imaging_from(n=2)
-    offset = (0.1, -0.2)
     fit = FitImaging(
         dataset=dataset,
         use_mask_in_fit=False,
