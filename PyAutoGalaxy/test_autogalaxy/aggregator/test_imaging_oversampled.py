@@ -120,10 +120,10 @@ def test__imaging_from_fits__round_trip_and_guard(tmp_path):
         pixel_scales=PS,
     )
 
-    with pytest.raises(aa.exc.DatasetException) as e:
+    with pytest.raises(aa.exc.KernelException) as e:
         ag.Imaging.from_fits(**paths)
-    assert "was saved as an oversampled PSF (convolve_over_sample_size=2)" in str(e.value)
-    assert "both set to 2" in str(e.value)
+    assert "was saved with convolve_over_sample_size=2" in str(e.value)
+    assert "convolve_over_sample_size_pixelization to 2" in str(e.value)
 
     loaded = ag.Imaging.from_fits(
         **paths,

@@ -47,6 +47,6 @@ def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state
         expected = _log_likelihood(dataset, offset_y, np)
         assert np.isclose(float(jitted(offset_y)), expected, rtol=1e-10)
     # the offsets move the grids, not the mask the PSF's fine state was built for
-    assert dataset.psf._state is state and dataset.psf._other_states == []
+    assert dataset.psf._state is state and dataset.psf._oversampled_states == [state]
     # and the offset does change the fit (the test would not notice an ignored offset otherwise)
     assert not np.isclose(_log_likelihood(dataset, 0.05, np), _log_likelihood(dataset, 0.0, np), rtol=1e-6)

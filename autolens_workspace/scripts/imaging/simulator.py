@@ -294,7 +294,7 @@ for description, kwargs in mistakes.items():
             pixel_scales=pixel_scale,
             **kwargs,
         )
-    except al.exc.DatasetException as error:
+    except (al.exc.DatasetException, al.exc.KernelException) as error:
         print(f"Refused, {description}:\n  {error}")
     else:
         raise AssertionError(f"{description} was not refused")
@@ -359,8 +359,8 @@ once per fine pixel, N^2 times as often as natively. The convolution grows too: 
 frame with N^2 times as many pixels, cropped to the mask plus the PSF's reach, so it costs a little more than N^2
 times the FFT of a native frame. For a pixelized source the mapping matrix is convolved at fine resolution too, a
 block of source pixels at a time, so memory does not grow with N. `make bench` measures all of this on a standard
-scene (`docs/benchmarks.md`): at N = 2 a likelihood costs about the same as at N = 1. For this scene, here is the time
-of one likelihood evaluation (numpy) at N = 1 and at N:
+scene (`benchmarks/results/benchmarks.md`): at N = 2 a likelihood costs about the same as at N = 1. For this scene,
+here is the time of one likelihood evaluation (numpy) at N = 1 and at N:
 """
 
 

@@ -438,7 +438,8 @@ def assert_oversampled(dataset, n=2):
     assert dataset.grids.convolve_over_sample_size_lp == n
     assert dataset.grids.convolve_over_sample_size_pixelization == n
     assert dataset.grids.lp_oversampled is not None
-    assert dataset.grids.pixelization_oversampled is not None
+    # the mapper builds its fine mapping matrix from the native pixelization grid's sub-pixels: no fine grid
+    assert not hasattr(dataset.grids, "pixelization_oversampled")
 
 
 def test__apply_mask__keeps_sizes():
@@ -461,7 +462,7 @@ def test__apply_over_sampling__keeps_sizes_and_uses_the_new_multiple_of_n():
     assert_oversampled(dataset)
     assert np.all(np.asarray(dataset.over_sample_size_lp) == 6)
     assert np.all(np.asarray(dataset.grids.lp_oversampled.over_sample_size) == 3)
-    assert np.all(np.asarray(dataset.grids.pixelization_oversampled.over_sample_size) == 4)
+    assert np.all(np.asarray(dataset.grids.pixelization.over_sample_size) == 8)
 
 
 def test__apply_over_sampling__not_multiple_of_n__still_guarded():
@@ -489,7 +490,6 @@ def test__trimmed_after_convolution_from__keeps_sizes_and_rebuilds_grids_for_tri
         np.asarray(grids.lp_oversampled.mask), np.asarray(upscaled_mask_from(trimmed_mask, 2))
     )
     assert grids.lp_oversampled.shape[0] == 4 * pixels
-    assert grids.pixelization_oversampled.shape[0] == 4 * pixels
     # The fine grid's centres are those of the trimmed fine frame (22 x 22 at 0.1"): its first pixel is top-left.
     np.testing.assert_allclose(grids.lp_oversampled.array[0], (1.05, -1.05), atol=1e-12)
     # The blurring grids are the rings around the trimmed frame (padded by the native footprint / fine kernel).
@@ -560,15 +560,15 @@ def test__from_fits__sizes_2__loads_psf_at_data_pixel_scale_over_2(tmp_path):
     assert_oversampled(dataset)
 
 
-def test__from_fits__oversampled_psf_file_loaded_with_sizes_1__dataset_exception(tmp_path):
+def test__from_fits__oversampled_psf_file_loaded_with_sizes_1__kernel_exception(tmp_path):
     data, noise_map = data_and_noise()
     write_fits(tmp_path / "data.fits", data.native.array)
     write_fits(tmp_path / "noise_map.fits", noise_map.native.array)
     psf_from(n=2).output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)
 
     with pytest.raises(
-        aa.exc.DatasetException,
-        match=r"was saved as an oversampled PSF \(convolve_over_sample_size=2\).*Load it with both set to 2",
+        aa.exc.KernelException,
+        match=r"was saved with convolve_over_sample_size=2.*convolve_over_sample_size_pixelization to 2",
     ):
         aa.Imaging.from_fits(
             data_path=tmp_path / "data.fits",
@@ -664,12 +664,10 @@ def test__grids__none_at_n1():
     dataset = native_masked_imaging()
     assert dataset.grids.lp_oversampled is None
     assert dataset.grids.lp_blurring_oversampled is None
-    assert dataset.grids.pixelization_oversampled is None
 
     fit = FitImaging(dataset=dataset, use_mask_in_fit=False)
     assert fit.grids.lp_oversampled is None
     assert fit.grids.lp_blurring_oversampled is None
-    assert fit.grids.pixelization_oversampled is None
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -686,7 +684,7 @@ def test__grids__fine_masks_and_sub_sizes(n):
         np.asarray(over_sample_util.mask_2d_upscaled_from(mask, n)), np.asarray(fine_mask)
     )
 
-    for grid, sub_size in ((grids.lp_oversampled, 2), (grids.pixelization_oversampled, 3)):
+    for grid, sub_size in ((grids.lp_oversampled, 2),):
         np.testing.assert_array_equal(np.asarray(grid.mask), np.asarray(fine_mask))
         np.testing.assert_allclose(grid.mask.pixel_scales, (PIXEL_SCALE / n, PIXEL_SCALE / n))
         assert grid.shape[0] == n**2 * mask.pixels_in_mask
@@ -723,11 +721,6 @@ def test__grids__fine_grid_samples_are_the_native_samples(n):
     np.testing.assert_allclose(
         _sorted_rows(grids.lp_oversampled.over_sampled),
         _sorted_rows(grids.lp.over_sampled),
-        atol=1e-10,
-    )
-    np.testing.assert_allclose(
-        _sorted_rows(grids.pixelization_oversampled.over_sampled),
-        _sorted_rows(grids.pixelization.over_sampled),
         atol=1e-10,
     )
     # and the fine pixel centres are the centres of the fine mask's pixels, row-major
@@ -767,7 +760,7 @@ def test__fit_grids__carry_the_fine_grids_shifted_like_lp(offset):
     )
     fit_grids = fit.grids
 
-    for name in ("lp", "lp_oversampled", "lp_blurring_oversampled", "pixelization_oversampled"):
+    for name in ("lp", "lp_oversampled", "lp_blurring_oversampled"):
         original = getattr(dataset.grids, name)
         shifted = getattr(fit_grids, name)
         assert shifted is not None, name

@@ -42,7 +42,7 @@ MASK_NAMES = ["circular", "annulus", "rectangle"]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# mask_2d_upscaled_from / mask_2d_downscaled_from
+# mask_2d_upscaled_from / Convolver.native_mask_from
 # ----------------------------------------------------------------------------------------------------------------------
 
 
@@ -67,12 +67,20 @@ def test__mask_2d_upscaled_from__values_pixel_scales_and_origin(name, factor):
     assert fine.origin == mask.origin
 
 
+def native_mask_via_convolver_from(fine_mask, factor):
+    """The native mask an oversampled Convolver derives for values on ``fine_mask`` (the inverse of the upscale)."""
+    if factor == 1:
+        return fine_mask
+    kernel = aa.Array2D.no_mask(values=np.ones((3, 3)), pixel_scales=fine_mask.pixel_scales)
+    return aa.Convolver(kernel=kernel, convolve_over_sample_size=factor).native_mask_from(mask=fine_mask)
+
+
 @pytest.mark.parametrize("factor", [1, 2, 3])
 @pytest.mark.parametrize("name", MASK_NAMES)
 def test__upscale_then_downscale__round_trip(name, factor):
     mask = native_masks()[name]
     fine = over_sample_util.mask_2d_upscaled_from(mask=mask, factor=factor)
-    back = over_sample_util.mask_2d_downscaled_from(mask=fine, factor=factor)
+    back = native_mask_via_convolver_from(fine_mask=fine, factor=factor)
 
     assert isinstance(back, aa.Mask2D)
     assert back.shape_native == mask.shape_native
@@ -97,35 +105,35 @@ def test__upscaled_fine_grid__coincides_with_native_extent():
     )
 
 
-def test__mask_2d_downscaled_from__non_block_mask_raises():
+def test__native_mask_from__non_block_mask_raises():
     fine_values = np.ones((8, 8), dtype=bool)
     fine_values[2:6, 2:6] = False
     fine_values[2, 2] = True  # breaks the 2x2 block at (1, 1)
     fine = aa.Mask2D(mask=fine_values, pixel_scales=0.1)
-    with pytest.raises(aa.exc.MaskException, match="uniform"):
-        over_sample_util.mask_2d_downscaled_from(mask=fine, factor=2)
+    with pytest.raises(aa.exc.KernelException, match="uniform"):
+        native_mask_via_convolver_from(fine_mask=fine, factor=2)
 
     # blocks misaligned by one fine pixel
     shifted = np.ones((8, 8), dtype=bool)
     shifted[1:5, 1:5] = False
-    with pytest.raises(aa.exc.MaskException, match=r"\(8, 8\)"):
-        over_sample_util.mask_2d_downscaled_from(
-            mask=aa.Mask2D(mask=shifted, pixel_scales=0.1), factor=2
+    with pytest.raises(aa.exc.KernelException, match=r"\(8, 8\)"):
+        native_mask_via_convolver_from(
+            fine_mask=aa.Mask2D(mask=shifted, pixel_scales=0.1), factor=2
         )
 
 
 @pytest.mark.parametrize("shape, factor", [((9, 8), 2), ((8, 9), 2), ((12, 10), 3)])
-def test__mask_2d_downscaled_from__shape_not_a_multiple_raises(shape, factor):
+def test__native_mask_from__shape_not_a_multiple_raises(shape, factor):
     fine = aa.Mask2D(mask=np.ones(shape, dtype=bool), pixel_scales=0.1)
-    with pytest.raises(aa.exc.MaskException, match="multiple"):
-        over_sample_util.mask_2d_downscaled_from(mask=fine, factor=factor)
+    with pytest.raises(aa.exc.KernelException, match="multiple"):
+        native_mask_via_convolver_from(fine_mask=fine, factor=factor)
 
 
-def test__mask_2d_downscaled_from__accepts_block_mask_built_by_hand():
+def test__native_mask_from__accepts_block_mask_built_by_hand():
     fine_values = np.ones((9, 6), dtype=bool)
     fine_values[3:9, 0:3] = False
-    back = over_sample_util.mask_2d_downscaled_from(
-        mask=aa.Mask2D(mask=fine_values, pixel_scales=(0.05, 0.1), origin=(1.0, 0.0)),
+    back = native_mask_via_convolver_from(
+        fine_mask=aa.Mask2D(mask=fine_values, pixel_scales=(0.05, 0.1), origin=(1.0, 0.0)),
         factor=3,
     )
     assert np.array_equal(
@@ -273,7 +281,11 @@ def test__grid_2d_upscaled_from__over_sampled_coordinates_equal_the_pixel_by_pix
     native = aa.Mask2D(mask=np.asarray(native), pixel_scales=(0.2, 0.15), origin=(0.3, -0.1))
     for factor in (2, 3):
         grid = over_sample_util.grid_2d_upscaled_from(
-            mask=native, over_sample_size=sub_size * factor, factor=factor
+            mask=native,
+            sub_size=over_sample_util.fine_over_sample_size_from(
+                over_sample_size=sub_size * factor, convolve_over_sample_size=factor
+            ),
+            factor=factor,
         )
         expected = over_sample_util.grid_2d_slim_over_sampled_via_mask_from(
             mask_2d=np.asarray(grid.mask),
@@ -286,7 +298,13 @@ def test__grid_2d_upscaled_from__over_sampled_coordinates_equal_the_pixel_by_pix
         assert np.all(grid.over_sample_size.array == sub_size)
 
 
-def test__grid_2d_upscaled_from__rejects_a_size_that_is_not_a_multiple():
+def test__fine_over_sample_size_from__rejects_a_size_that_is_not_a_multiple():
+    with pytest.raises(aa.exc.DatasetException, match="multiple of the convolution over sample size 2"):
+        over_sample_util.fine_over_sample_size_from(over_sample_size=3, convolve_over_sample_size=2)
+
+
+def test__fine_over_sample_size_from__rejects_an_adaptive_size():
     native = aa.Mask2D.circular(shape_native=(9, 9), pixel_scales=0.2, radius=0.6)
-    with pytest.raises(aa.exc.GridException, match="multiple of 2"):
-        over_sample_util.grid_2d_upscaled_from(mask=native, over_sample_size=3, factor=2)
+    sizes = aa.Array2D(values=np.where(np.arange(native.pixels_in_mask) < 5, 4, 2), mask=native)
+    with pytest.raises(aa.exc.DatasetException, match="adaptive"):
+        over_sample_util.fine_over_sample_size_from(over_sample_size=sizes, convolve_over_sample_size=2)

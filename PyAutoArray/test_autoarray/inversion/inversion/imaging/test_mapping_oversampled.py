@@ -346,23 +346,24 @@ def test__guard__linear_object_without_override_at_n1__is_convolved():
 
 
 @pytest.mark.parametrize("n, sub_size", [(2, 3), (3, 4), (3, 2)])
-def test__guard__mapper_sub_size_not_multiple_of_n__inversion_exception(n, sub_size):
+def test__guard__mapper_sub_size_not_multiple_of_n__dataset_exception(n, sub_size):
+    """The rule of the dataset's over-sample sizes, checked by the same function and exception type."""
     dataset = masked_dataset_from(n, 2 * n)
     grid = aa.Grid2D.from_mask(mask=dataset.mask, over_sample_size=sub_size)
     mapper = mapper_from(grid)
 
     with pytest.raises(
-        aa.exc.InversionException,
-        match=rf"multiple of {n}, but the mapper's grid has sub-sizes \[{sub_size}\]",
+        aa.exc.DatasetException,
+        match=rf"over_sample_size_pixelization={sub_size} is not a multiple of the convolution over sample size {n}",
     ):
         mapper.mapping_matrix_oversampled_from(n)
 
     inversion = aa.Inversion(dataset=dataset, linear_obj_list=[mapper])
-    with pytest.raises(aa.exc.InversionException, match=f"needs a uniform pixelization over-sample size"):
+    with pytest.raises(aa.exc.DatasetException, match=f"is not a multiple of the convolution over sample size"):
         inversion.operated_mapping_matrix
 
 
-def test__guard__mapper_with_adaptive_sub_size__inversion_exception():
+def test__guard__mapper_with_adaptive_sub_size__dataset_exception():
     dataset = masked_dataset_from(2, 4)
     sizes = np.where(np.arange(dataset.mask.pixels_in_mask) % 2 == 0, 2, 4)
     grid = aa.Grid2D.from_mask(
@@ -371,11 +372,11 @@ def test__guard__mapper_with_adaptive_sub_size__inversion_exception():
     mapper = mapper_from(grid)
     inversion = aa.Inversion(dataset=dataset, linear_obj_list=[mapper])
 
-    with pytest.raises(aa.exc.InversionException, match=r"sub-sizes \[2, 4\]"):
+    with pytest.raises(aa.exc.DatasetException, match=r"adaptive \(sizes \[2, 4\]\)"):
         inversion.operated_mapping_matrix
 
 
-def test__guard__mapper_mask_differs_from_dataset_mask__inversion_exception():
+def test__guard__mapper_mask_differs_from_dataset_mask__kernel_exception():
     dataset = masked_dataset_from(2, 4)
     smaller = masked_dataset_from(2, 4, radius=0.6)
     assert smaller.mask.pixels_in_mask < dataset.mask.pixels_in_mask
@@ -384,10 +385,10 @@ def test__guard__mapper_mask_differs_from_dataset_mask__inversion_exception():
 
     fine_pixels = 4 * dataset.mask.pixels_in_mask
     with pytest.raises(
-        aa.exc.InversionException,
+        aa.exc.KernelException,
         match=(
-            rf"has {4 * smaller.mask.pixels_in_mask} rows, but the inversion's mask upscaled by 2 has "
-            rf"{fine_pixels} fine pixels"
+            rf"{4 * smaller.mask.pixels_in_mask} values \(rows\) were given to convolve on the fine mask .* which "
+            rf"has {fine_pixels} pixels"
         ),
     ):
         inversion.operated_mapping_matrix
