@@ -178,6 +178,11 @@ def test__dataset_fits__records_convos_and_aggregator_restores_identical_fit(tmp
     with fits.open(tmp_path / "dataset.fits") as hdu_list:
         assert hdu_list[0].header["CONVOS"] == N
         assert hdu_list["PSF"].data.shape == dataset.psf.kernel.shape_native
+        # the PSF extension says what its kernel is: the fine pixel scale, not the data's
+        assert hdu_list["DATA"].header["PIXSCAY"] == pytest.approx(PS, rel=1e-12)
+        assert hdu_list["PSF"].header["PIXSCAY"] == pytest.approx(PS / N, rel=1e-12)
+        assert hdu_list["PSF"].header["PIXSCAX"] == pytest.approx(PS / N, rel=1e-12)
+        assert hdu_list["PSF"].header["CONVOS"] == N
 
     (reloaded,) = _imaging_from(FakeFit(tmp_path))
 
@@ -223,3 +228,55 @@ def test__dataset_fits__native_dataset_has_no_convos(tmp_path, monkeypatch):
     (reloaded,) = _imaging_from(FakeFit(tmp_path))
     assert reloaded.psf.convolve_over_sample_size == 1
     assert reloaded.grids.lp_oversampled is None
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# A search never resumes from the output of another convolution over sample size
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class FakePaths:
+    """The two attributes of a search's paths the check reads: its output folder and image suffix."""
+
+    def __init__(self, output_path):
+        self.output_path = output_path
+        self.image_path_suffix = ""
+
+
+def native_masked_dataset():
+    data, noise_map = data_and_noise()
+    return ag.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=aa.Convolver.from_gaussian(shape_native=(5, 5), pixel_scales=PS, sigma=0.08, normalize=True),
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.0))
+
+
+def write_previous_run(tmp_path, monkeypatch, dataset):
+    """The image/dataset.fits a previous run of the search wrote, by the search's own plotter."""
+    monkeypatch.setattr(plotter_module, "plot_setting", lambda section, name: name == "fits_dataset")
+    (tmp_path / "image").mkdir(exist_ok=True)
+    plotter_module.PlotterImaging(image_path=tmp_path / "image").imaging(dataset=dataset)
+
+
+@pytest.mark.parametrize("saved_n, current_n", [(1, 2), (2, 1), (2, 3)])
+def test__resuming_from_output_of_another_n__raises(tmp_path, monkeypatch, saved_n, current_n):
+    saved = native_masked_dataset() if saved_n == 1 else masked_dataset_from(N=saved_n, k=1)
+    current = native_masked_dataset() if current_n == 1 else masked_dataset_from(N=current_n, k=1)
+    write_previous_run(tmp_path, monkeypatch, saved)
+
+    analysis = ag.AnalysisImaging(dataset=current, use_jax=False)
+    with pytest.raises(
+        ag.exc.AnalysisException,
+        match=rf"convolve_over_sample_size={saved_n} .* this dataset has convolve_over_sample_size={current_n}.*unique_tag",
+    ):
+        analysis.raise_if_output_has_another_convolution(paths=FakePaths(tmp_path))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test__resuming_from_output_of_the_same_n__is_allowed(tmp_path, monkeypatch, n):
+    dataset = native_masked_dataset() if n == 1 else masked_dataset_from(N=n, k=1)
+    analysis = ag.AnalysisImaging(dataset=dataset, use_jax=False)
+    analysis.raise_if_output_has_another_convolution(paths=FakePaths(tmp_path))  # no output yet
+    write_previous_run(tmp_path, monkeypatch, dataset)
+    analysis.raise_if_output_has_another_convolution(paths=FakePaths(tmp_path))

@@ -233,15 +233,50 @@ def test__operated_light__binned_in_image_list_and_galaxy_dict():
     np.testing.assert_allclose(image_dict[galaxy].array, reference, rtol=0, atol=tol)
 
 
-def test__native_grid_with_oversampled_psf__raises_not_a_wrong_shaped_result():
-    """Light evaluated on the native grid cannot be passed to a fine PSF: a clear exception, never a result."""
-    N = 2
+@pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
+def test__native_grids_with_oversampled_psf__give_the_fits_model(N, k):
+    """
+    The modeller's usual call, `blurred_image_2d_from(grid=dataset.grids.lp, blurring_grid=dataset.grids.blurring,
+    psf=dataset.psf)`, with an oversampled PSF: the fine grids follow from the native grid's mask and over-sample
+    size, so the image is the fit's model image (and the brute-force fine convolution), for the plain, list and
+    per-galaxy variants.
+    """
     psf = fine_psf_from(N=N)
-    dataset = masked_dataset_from(psf=psf, N=N, k=2)
-    with pytest.raises(aa.exc.KernelException):
-        galaxies_from().blurred_image_2d_from(
-            grid=dataset.grids.lp, psf=dataset.psf, blurring_grid=dataset.grids.blurring
-        )
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    galaxies = galaxies_from()
+    native = dict(grid=dataset.grids.lp, blurring_grid=dataset.grids.blurring, psf=dataset.psf)
+    fine = dict(
+        grid=dataset.grids.lp_oversampled,
+        blurring_grid=dataset.grids.lp_blurring_oversampled,
+        psf=dataset.psf,
+    )
+
+    fit_model = ag.FitImaging(dataset=dataset, galaxies=galaxies).model_data
+    image = galaxies.blurred_image_2d_from(**native)
+    assert image.shape == (dataset.mask.pixels_in_mask,)
+    np.testing.assert_allclose(image.array, fit_model.array, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(image.array, galaxies.blurred_image_2d_from(**fine).array, rtol=1e-12, atol=1e-15)
+
+    for native_image, fine_image in zip(
+        galaxies.blurred_image_2d_list_from(**native), galaxies.blurred_image_2d_list_from(**fine)
+    ):
+        np.testing.assert_allclose(native_image.array, fine_image.array, rtol=1e-12, atol=1e-15)
+
+    native_dict = galaxies.galaxy_blurred_image_2d_dict_from(**native)
+    fine_dict = galaxies.galaxy_blurred_image_2d_dict_from(**fine)
+    for galaxy in galaxies:
+        np.testing.assert_allclose(native_dict[galaxy].array, fine_dict[galaxy].array, rtol=1e-12, atol=1e-15)
+
+    # and the fine-grid image is the brute force (tested above), so the native call is too; a native PSF would
+    # give a visibly different image
+    native_psf_image = galaxies.blurred_image_2d_from(
+        grid=dataset.grids.lp,
+        blurring_grid=dataset.grids.blurring,
+        psf=ag.Convolver.from_gaussian(
+            shape_native=dataset.psf.footprint_shape_native, pixel_scales=PS, sigma=0.02, normalize=True
+        ),
+    )
+    assert np.max(np.abs(native_psf_image.array - image.array)) > 1e-3 * np.max(image.array)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

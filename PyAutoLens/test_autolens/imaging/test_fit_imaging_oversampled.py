@@ -203,6 +203,32 @@ def test__model_data_planes_and_galaxies__match_brute_force(N, k):
     np.testing.assert_allclose(image_dict[source].array, source_ref, rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
+def test__tracer_blurred_image_with_the_datasets_native_grids__is_the_brute_force(N, k):
+    """
+    The workspace's usual call, `tracer.blurred_image_2d_from(grid=dataset.grids.lp,
+    blurring_grid=dataset.grids.blurring, psf=dataset.psf)`, with an oversampled PSF: the fine grids follow from the
+    native grid, and the image is the brute-force fine convolution (so, the fit's model), per plane and per galaxy too.
+    """
+    psf = fine_psf_from(N=N)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    tracer, lens, source = standard_tracer()
+    native = dict(grid=dataset.grids.lp, blurring_grid=dataset.grids.blurring, psf=dataset.psf)
+
+    kernel = psf.kernel.native.array
+    lens_ref = brute_force_model(lens_sb, dataset.mask, kernel, N, k)
+    source_ref = brute_force_model(source_sb, dataset.mask, kernel, N, k)
+    tol = 1e-12 * np.max(lens_ref + source_ref)
+
+    np.testing.assert_allclose(tracer.blurred_image_2d_from(**native).array, lens_ref + source_ref, rtol=0, atol=tol)
+    planes = tracer.blurred_image_2d_list_from(**native)
+    np.testing.assert_allclose(planes[0].array, lens_ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(planes[1].array, source_ref, rtol=0, atol=tol)
+    image_dict = tracer.galaxy_blurred_image_2d_dict_from(**native)
+    np.testing.assert_allclose(image_dict[lens].array, lens_ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(image_dict[source].array, source_ref, rtol=0, atol=tol)
+
+
 def test__unmasked_blurred_image__equals_model_data_inside_mask_and_planes_sum_to_it():
     N, k = 2, 1
     psf = fine_psf_from(N=N)

@@ -1,0 +1,252 @@
+"""
+No silent wrong answer where PSFs come from: every writer records the PSF's pixel scale (and N), every reader checks
+it, a user's PSF object never convolves with a stale kernel, and the mistakes a user makes at N = 1 are warned about
+(a warning changes no number: the differential suite shows N = 1 results stay the release's bit for bit).
+
+Each test compares against an independent reference: the in-memory dataset or PSF the file was written from, or a
+fresh Convolver of the kernel's current values.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import autoarray as aa
+from autoarray.dataset.plot.imaging_plots import fits_imaging
+from autoarray.operators.over_sampling import over_sample_util
+
+import jax.numpy as jnp
+
+SHAPE = (15, 15)
+PIXEL_SCALE = 0.2
+N = 2
+
+
+def data_and_noise():
+    rng = np.random.default_rng(11)
+    data = aa.Array2D.no_mask(values=rng.normal(size=SHAPE) + 1.0, pixel_scales=PIXEL_SCALE)
+    noise_map = aa.Array2D.full(fill_value=0.5, shape_native=SHAPE, pixel_scales=PIXEL_SCALE)
+    return data, noise_map
+
+
+def fine_psf_from(n=N, normalize=True, use_fft=None, scale=1.0):
+    psf = aa.Convolver.from_gaussian(
+        shape_native=(4 * n + 1, 4 * n + 1),
+        pixel_scales=PIXEL_SCALE / n,
+        sigma=0.15,
+        normalize=normalize,
+        convolve_over_sample_size=n,
+    )
+    kernel = aa.Array2D.no_mask(values=psf.kernel.native.array * scale, pixel_scales=PIXEL_SCALE / n)
+    return aa.Convolver(kernel=kernel, use_fft=use_fft, convolve_over_sample_size=n)
+
+
+def oversampled_dataset_from(n=N):
+    data, noise_map = data_and_noise()
+    return aa.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=fine_psf_from(n=n),
+        over_sample_size_lp=2 * n,
+        over_sample_size_pixelization=2 * n,
+        convolve_over_sample_size_lp=n,
+        convolve_over_sample_size_pixelization=n,
+    )
+
+
+def fine_image_and_blurring_from(psf, mask):
+    """A smooth positive image on the fine grid of `mask` and on its fine blurring region."""
+    fine_mask = over_sample_util.mask_2d_upscaled_from(mask=mask, factor=psf.convolve_over_sample_size)
+    blurring_mask = fine_mask.derive_mask.blurring_from(kernel_shape_native=psf.kernel.shape_native)
+    values = []
+    for m in (fine_mask, blurring_mask):
+        grid = np.asarray(aa.Grid2D.from_mask(mask=m, over_sample_size=1).array)
+        values.append(aa.Array2D(values=np.exp(-np.sum(grid**2, axis=1) / 0.4), mask=m))
+    return values
+
+
+def load(tmp_path, **kwargs):
+    return aa.Imaging.from_fits(
+        data_path=tmp_path / "data.fits",
+        noise_map_path=tmp_path / "noise_map.fits",
+        psf_path=tmp_path / "psf.fits",
+        pixel_scales=PIXEL_SCALE,
+        **kwargs,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__fits_imaging_separate_files__oversampled_psf_keeps_its_pixel_scale_and_n(tmp_path):
+    dataset = oversampled_dataset_from()
+    fits_imaging(
+        dataset,
+        data_path=tmp_path / "data.fits",
+        psf_path=tmp_path / "psf.fits",
+        noise_map_path=tmp_path / "noise_map.fits",
+        overwrite=True,
+    )
+    header = fits.getheader(tmp_path / "psf.fits")
+    assert header["PIXSCAY"] == pytest.approx(PIXEL_SCALE / N, rel=1e-12)
+    assert header["CONVOS"] == N
+
+    # Loading it as a native PSF (every N at 1) is refused, naming what to set.
+    with pytest.raises(aa.exc.KernelException, match="convolve_over_sample_size_pixelization to 2"):
+        load(tmp_path)
+
+    # Loaded with N, it is the in-memory dataset's PSF and blurs exactly as it does.
+    reloaded = load(tmp_path, convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N)
+    assert reloaded.psf.kernel.pixel_scales == pytest.approx((PIXEL_SCALE / N,) * 2, rel=1e-12)
+    np.testing.assert_allclose(reloaded.psf.kernel.native.array, dataset.psf.kernel.native.array, rtol=1e-14)
+    mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=1.0)
+    image, blurring = fine_image_and_blurring_from(dataset.psf, mask)
+    np.testing.assert_allclose(
+        reloaded.psf.convolved_image_from(image=image, blurring_image=blurring).array,
+        dataset.psf.convolved_image_from(image=image, blurring_image=blurring).array,
+        rtol=1e-12,
+    )
+
+
+def test__fits_imaging_single_file__psf_extension_records_the_fine_pixel_scale(tmp_path):
+    dataset = oversampled_dataset_from()
+    fits_imaging(dataset, file_path=tmp_path / "dataset.fits", overwrite=True)
+    with fits.open(tmp_path / "dataset.fits") as hdu_list:
+        assert hdu_list["DATA"].header["PIXSCAY"] == pytest.approx(PIXEL_SCALE, rel=1e-12)
+        assert hdu_list["PSF"].header["PIXSCAY"] == pytest.approx(PIXEL_SCALE / N, rel=1e-12)
+        assert hdu_list["PSF"].header["PIXSCAX"] == pytest.approx(PIXEL_SCALE / N, rel=1e-12)
+        assert hdu_list["PSF"].header["CONVOS"] == N
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Readers
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__native_psf_file_loaded_with_n2__kernel_exception_naming_both_pixel_scales(tmp_path):
+    data, noise_map = data_and_noise()
+    aa.output_to_fits(values=data.native.array, file_path=tmp_path / "data.fits", overwrite=True)
+    aa.output_to_fits(values=noise_map.native.array, file_path=tmp_path / "noise_map.fits", overwrite=True)
+    native_psf = aa.Convolver.from_gaussian(shape_native=(9, 9), pixel_scales=PIXEL_SCALE, sigma=0.15, normalize=True)
+    native_psf.output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)
+    assert fits.getheader(tmp_path / "psf.fits")["PIXSCAY"] == pytest.approx(PIXEL_SCALE)
+
+    with pytest.raises(aa.exc.KernelException, match=r"records pixel scales \(0.2, 0.2\).*loaded at pixel scales \(0.1, 0.1\)"):
+        load(tmp_path, convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N)
+
+    # At N = 1 it loads as it always did, with no warning (its pixel scale is the data's).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset = load(tmp_path)
+    np.testing.assert_allclose(dataset.psf.kernel.native.array, native_psf.kernel.native.array, rtol=1e-14)
+
+
+def test__fine_psf_file_without_convos_at_n1__warns_and_loads_as_the_release_does(tmp_path, caplog):
+    data, noise_map = data_and_noise()
+    aa.output_to_fits(values=data.native.array, file_path=tmp_path / "data.fits", overwrite=True)
+    aa.output_to_fits(values=noise_map.native.array, file_path=tmp_path / "noise_map.fits", overwrite=True)
+    # A fine PSF (0.1" for 0.2" data) written by a Convolver that was not told its N: no CONVOS, PIXSCAY = 0.1.
+    fine = fine_psf_from()
+    aa.Convolver(kernel=fine.kernel).output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)
+    assert "CONVOS" not in fits.getheader(tmp_path / "psf.fits")
+
+    with caplog.at_level(logging.WARNING):
+        with pytest.warns(UserWarning, match="looks like a PSF oversampled by 2.*convolve_over_sample_size_lp=2"):
+            dataset = load(tmp_path)
+    assert "oversampled by 2" in caplog.text
+    # read as the release reads it: the kernel's values at the data pixel scale
+    np.testing.assert_array_equal(
+        dataset.psf.kernel.native.array, fine.kernel.native.array / np.sum(fine.kernel.native.array)
+    )
+    assert dataset.psf.kernel.pixel_scales == (PIXEL_SCALE, PIXEL_SCALE)
+    assert dataset.psf.convolve_over_sample_size == 1
+
+
+def test__fine_psf_in_memory_at_n1__warns_and_is_used_unchanged():
+    data, noise_map = data_and_noise()
+    fine = fine_psf_from()
+    psf = aa.Convolver(kernel=fine.kernel)  # the fine PSF, built without the keyword
+    with pytest.warns(UserWarning, match=r"pixel scales \(0.1, 0.1\) are the data's \(0.2, 0.2\) / 2"):
+        dataset = aa.Imaging(data=data, noise_map=noise_map, psf=psf)
+    assert dataset.psf is psf
+    assert dataset.psf.convolve_over_sample_size == 1
+
+    # A PSF at the data's pixel scale (or any scale that is not the data's / an integer) gets no warning.
+    for pixel_scale in (PIXEL_SCALE, 1.0, PIXEL_SCALE / 2.5):
+        kernel = aa.Array2D.no_mask(values=fine.kernel.native.array, pixel_scales=pixel_scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            aa.Imaging(data=data, noise_map=noise_map, psf=aa.Convolver(kernel=kernel))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The user's PSF object and numpy integers
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_fft", [True, False])
+def test__users_psf_never_convolves_with_a_stale_kernel(use_fft):
+    """
+    Convolve with an unnormalised N = 2 PSF, pass it to Imaging (which normalises the kernel in place, as the
+    release does), convolve again: the user's PSF gives what a fresh Convolver of its current kernel gives.
+    """
+    psf = fine_psf_from(normalize=False, use_fft=use_fft, scale=98.0)
+    mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=1.0)
+    image, blurring = fine_image_and_blurring_from(psf, mask)
+    before = psf.convolved_image_from(image=image, blurring_image=blurring, xp=jnp)
+    old_sum = np.sum(psf.kernel.native.array)
+    assert old_sum > 50.0
+
+    data, noise_map = data_and_noise()
+    aa.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=psf,
+        over_sample_size_lp=2 * N,
+        over_sample_size_pixelization=2 * N,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    )
+    assert np.sum(psf.kernel.native.array) == pytest.approx(1.0)
+
+    fresh = aa.Convolver(
+        kernel=aa.Array2D.no_mask(values=np.array(psf.kernel.native.array), pixel_scales=PIXEL_SCALE / N),
+        use_fft=use_fft,
+        convolve_over_sample_size=N,
+    )
+    for xp in (np, jnp):
+        after = psf.convolved_image_from(image=image, blurring_image=blurring, xp=xp)
+        expected = fresh.convolved_image_from(image=image, blurring_image=blurring, xp=xp)
+        np.testing.assert_allclose(np.asarray(after.array), np.asarray(expected.array), rtol=1e-12, atol=0.0)
+    # and the first convolution really was sum(kernel) times brighter, so a stale state would have been caught
+    assert np.max(np.asarray(before.array)) == pytest.approx(old_sum * np.max(np.asarray(after.array)), rel=1e-10)
+
+
+def test__numpy_integers_are_accepted_wherever_an_n_is():
+    n = np.int64(2)
+    psf = aa.Convolver.from_gaussian(
+        shape_native=(9, 9), pixel_scales=PIXEL_SCALE / 2, sigma=0.15, normalize=True, convolve_over_sample_size=n
+    )
+    assert psf.convolve_over_sample_size == 2 and type(psf.convolve_over_sample_size) is int
+    data, noise_map = data_and_noise()
+    dataset = aa.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=psf,
+        over_sample_size_lp=np.int32(4),
+        over_sample_size_pixelization=4,
+        convolve_over_sample_size_lp=np.int32(2),
+        convolve_over_sample_size_pixelization=n,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=1.0))
+    assert dataset.convolve_over_sample_size_lp == 2
+    image, blurring = fine_image_and_blurring_from(dataset.psf, dataset.mask)
+    reference = aa.Convolver(kernel=dataset.psf.kernel, convolve_over_sample_size=2)
+    np.testing.assert_array_equal(
+        dataset.psf.convolved_image_from(image=image, blurring_image=blurring).array,
+        reference.convolved_image_from(image=image, blurring_image=blurring).array,
+    )
