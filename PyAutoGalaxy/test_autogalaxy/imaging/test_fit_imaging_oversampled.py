@@ -577,3 +577,97 @@ def test__guard__linear_func_list_without_fine_grids__raises_profile_exception()
         dataset.mask.pixels_in_mask,
         1,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Adaptive over-sample sizes (radial bins) with N > 1
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def adaptive_dataset_from(psf, N, sizes_inner_outer, radius_inner=0.4, shape=(30, 30), data=None, noise=1.0):
+    """A masked dataset whose over-sample sizes are radial bins: `inner` within `radius_inner` of the centre."""
+    if data is None:
+        data = aa.Array2D.zeros(shape_native=shape, pixel_scales=PS)
+    sizes = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+        grid=aa.Grid2D.uniform(shape_native=shape, pixel_scales=PS),
+        sub_size_list=list(sizes_inner_outer),
+        radial_list=[radius_inner],
+    )
+    dataset = ag.Imaging(
+        data=data,
+        noise_map=aa.Array2D.full(fill_value=noise, shape_native=shape, pixel_scales=PS),
+        psf=psf,
+        over_sample_size_lp=sizes,
+        over_sample_size_pixelization=sizes,
+        convolve_over_sample_size_lp=N,
+        convolve_over_sample_size_pixelization=N,
+    )
+    return dataset.apply_mask(mask=aa.Mask2D.circular(shape_native=shape, pixel_scales=PS, radius=1.2))
+
+
+def brute_force_adaptive_model(sb, dataset, kernel, N):
+    """
+    The reference model with per-pixel sizes: each fine pixel inside the fine mask is the mean of k_i x k_i
+    sub-samples, k_i = (the size the dataset reports for its native pixel) / N; the blurring region is sampled once;
+    then the full-frame `convolve2d` and the N x N block mean, as for uniform sizes.
+    """
+    native = np.asarray(dataset.mask, dtype=bool)
+    sizes = np.asarray(dataset.over_sample_size_lp.native.array).astype(int)
+    fine_k = np.repeat(np.repeat(sizes // N, N, axis=0), N, axis=1)
+    fine_unmasked = ~np.repeat(np.repeat(native, N, axis=0), N, axis=1)
+    frame = fine_frame_from(sb, native.shape, N, 1, sub_sampled=False)
+    for k in np.unique(fine_k[fine_unmasked]):
+        frame = np.where(
+            fine_unmasked & (fine_k == k), fine_frame_from(sb, native.shape, N, int(k), sub_sampled=True), frame
+        )
+    return block_mean(convolve2d(frame, kernel, mode="same"), N)[~native]
+
+
+@pytest.mark.parametrize("N, sizes", [(2, (8, 2)), (4, (16, 4)), (2, (5, 3))])
+def test__adaptive_sizes__model_data_matches_the_per_pixel_brute_force(N, sizes):
+    """
+    Radial-bin sizes at N = 2 and 4 (multiples of N: the budget is kept) and at N = 2 with sizes 5 and 3 (rounded up
+    to 6 and 4): model data and galaxy images equal the brute force with each pixel's own sub-sampling.
+    """
+    psf = fine_psf_from(N=N, sigma=0.09, axis_ratio=0.6, angle=35.0, centre=(0.011, -0.007))
+    dataset = adaptive_dataset_from(psf=psf, N=N, sizes_inner_outer=sizes)
+    used = np.unique(np.asarray(dataset.over_sample_size_lp.array)).astype(int)
+    np.testing.assert_array_equal(used, sorted(N * int(np.ceil(s / N)) for s in sizes))
+
+    params = dict(centre=(0.05, -0.03), intensity=1.3, sigma=0.07)
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**params))
+    fit = ag.FitImaging(dataset=dataset, galaxies=[galaxy])
+
+    reference = brute_force_adaptive_model(
+        lambda y, x: gaussian_sb(y, x, **params), dataset, psf.kernel.native.array, N
+    )
+    tol = 1e-12 * np.max(reference)
+    np.testing.assert_allclose(fit.model_data.array, reference, rtol=0, atol=tol)
+    np.testing.assert_allclose(fit.galaxy_model_image_dict[galaxy].array, reference, rtol=0, atol=tol)
+
+    # The adaptive model really differs from the uniform one of the smaller size (the test would not notice
+    # per-pixel sizes being ignored otherwise).
+    uniform = masked_dataset_from(psf=psf, N=N, k=int(used.min()) // N)
+    uniform_model = ag.FitImaging(dataset=uniform, galaxies=[galaxy]).model_data.array
+    assert np.max(np.abs(uniform_model - reference)) > 1e3 * tol
+
+
+def test__adaptive_sizes__linear_light_profile_recovers_its_intensity():
+    N = 2
+    psf = fine_psf_from(N=N, sigma=0.08)
+    params = dict(centre=(0.03, -0.02), intensity=1.7, sigma=0.08)
+    template = adaptive_dataset_from(psf=psf, N=N, sizes_inner_outer=(8, 2))
+    model = brute_force_adaptive_model(
+        lambda y, x: gaussian_sb(y, x, **params), template, psf.kernel.native.array, N
+    )
+    dataset = adaptive_dataset_from(
+        psf=psf,
+        N=N,
+        sizes_inner_outer=(8, 2),
+        data=aa.Array2D.no_mask(values=full_frame_data_from(template.mask, model), pixel_scales=PS),
+        noise=1e-4,
+    )
+    linear = ag.lp_linear.Gaussian(centre=params["centre"], sigma=params["sigma"])
+    fit = ag.FitImaging(dataset=dataset, galaxies=[ag.Galaxy(redshift=0.5, light=linear)])
+    (intensity,) = fit.linear_light_profile_intensity_dict.values()
+    assert intensity == pytest.approx(params["intensity"], rel=1e-6)

@@ -223,15 +223,26 @@ def test__snr_light_profile__peak_signal_to_noise_uses_oversampled_psf():
     )
 
 
-def test__guard__adaptive_over_sample_size_with_oversampled_psf_is_rejected():
+def test__adaptive_over_sample_size__simulate_then_fit_has_zero_residuals():
+    """
+    Radial-bin sizes [8, 4, 2] at N = 2 (the usual modelling script's over-sampling): the simulator evaluates each
+    fine pixel with its native pixel's size / 2, the dataset keeps the sizes, and fitting the noise-free simulation
+    with the same galaxies leaves rounding-level residuals.
+    """
     N = 2
     psf = fine_psf_from(N=N)
-    mask = aa.Mask2D.all_false(shape_native=(20, 20), pixel_scales=PS)
+    mask = aa.Mask2D.all_false(shape_native=SHAPE, pixel_scales=PS)
     over_sample_size = aa.util.over_sample.over_sample_size_via_radial_bins_from(
         grid=aa.Grid2D.from_mask(mask=mask), sub_size_list=[8, 4, 2], radial_list=[0.3, 0.6]
     )
     assert len(np.unique(over_sample_size.array)) == 3
     grid = aa.Grid2D.from_mask(mask=mask, over_sample_size=over_sample_size)
 
-    with pytest.raises(aa.exc.DatasetException, match="adaptive"):
-        simulator_from(psf=psf).via_galaxies_from(galaxies=gaussian_galaxies(), grid=grid)
+    dataset = simulator_from(psf=psf).via_galaxies_from(galaxies=gaussian_galaxies(), grid=grid)
+    np.testing.assert_array_equal(
+        np.asarray(dataset.over_sample_size_lp.native.array), np.asarray(over_sample_size.native.array)
+    )
+
+    masked = dataset.apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2))
+    fit = ag.FitImaging(dataset=masked, galaxies=gaussian_galaxies())
+    assert np.max(np.abs(fit.residual_map.array)) < 1e-10 * np.max(masked.data.array)

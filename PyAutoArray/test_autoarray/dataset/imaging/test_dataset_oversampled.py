@@ -276,11 +276,49 @@ def test__oversampled_psf_at_wrong_pixel_scale__kernel_exception(pixel_scale):
 @pytest.mark.parametrize(
     "name", ["over_sample_size_lp", "over_sample_size_pixelization"]
 )
-def test__adaptive_over_sample_size__dataset_exception(name):
-    sizes = {name: adaptive_size_from(aa.Mask2D.all_false(shape_native=SHAPE, pixel_scales=PIXEL_SCALE))}
+def test__adaptive_over_sample_size__rounded_up_to_multiples_of_n_with_one_log_line(name, caplog):
+    """Radial bins [8, 4, 2] at N = 3: every size is raised to the next multiple of 3 (9, 6, 3), never lowered."""
+    mask = aa.Mask2D.all_false(shape_native=SHAPE, pixel_scales=PIXEL_SCALE)
+    given = adaptive_size_from(mask)
+    with caplog.at_level("INFO"):
+        other = "over_sample_size_pixelization" if name == "over_sample_size_lp" else "over_sample_size_lp"
+        dataset = imaging_from(psf=psf_from(n=3), n_lp=3, n_pixelization=3, **{name: given, other: 6})
+    used = np.asarray(getattr(dataset, name).array).astype(int)
+    expected = 3 * np.ceil(np.asarray(given.array) / 3).astype(int)
+    np.testing.assert_array_equal(used, expected)
+    assert np.all(used >= np.asarray(given.array))
+    assert np.all(used % 3 == 0)
+    raised = int(np.sum(np.asarray(given.array).astype(int) % 3 != 0))
+    assert raised > 0
+    lines = [r.getMessage() for r in caplog.records if "rounded up" in r.getMessage() and name in r.getMessage()]
+    assert len(lines) == 1 and f"{raised} of {mask.pixels_in_mask} pixels" in lines[0]
 
-    with pytest.raises(aa.exc.DatasetException, match=f"{name} is adaptive"):
-        imaging_from(**sizes)
+
+def test__adaptive_over_sample_size__multiples_of_n_kept_and_fine_grid_samples_are_the_native_samples():
+    """Sizes [8, 4, 2] at N = 2 keep their budget: the fine grid places exactly the native grid's samples."""
+    data, noise_map = data_and_noise()
+    sizes = adaptive_size_from(aa.Mask2D.all_false(shape_native=SHAPE, pixel_scales=PIXEL_SCALE))
+    dataset = aa.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=psf_from(n=2),
+        over_sample_size_lp=sizes,
+        over_sample_size_pixelization=sizes,
+        convolve_over_sample_size_lp=2,
+        convolve_over_sample_size_pixelization=2,
+    ).apply_mask(mask=mask_from())
+    np.testing.assert_array_equal(
+        np.asarray(dataset.over_sample_size_lp.array), np.asarray(sizes.apply_mask(mask=mask_from()).array)
+    )
+    grids = dataset.grids
+    np.testing.assert_allclose(
+        _sorted_rows(grids.lp_oversampled.over_sampled), _sorted_rows(grids.lp.over_sampled), atol=1e-10
+    )
+    # each fine pixel's sub-size is its native pixel's size / 2 (fine pixels of a native pixel found by floor)
+    fine_sizes = np.asarray(grids.lp_oversampled.over_sample_size.array)
+    rows, cols = np.nonzero(~np.asarray(grids.lp_oversampled.mask))
+    native_sizes = np.asarray(dataset.over_sample_size_lp.native.array)
+    np.testing.assert_array_equal(fine_sizes, native_sizes[rows // 2, cols // 2] // 2)
 
 
 @pytest.mark.parametrize(

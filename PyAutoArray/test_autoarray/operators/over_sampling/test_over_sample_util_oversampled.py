@@ -303,8 +303,22 @@ def test__fine_over_sample_size_from__rejects_a_size_that_is_not_a_multiple():
         over_sample_util.fine_over_sample_size_from(over_sample_size=3, convolve_over_sample_size=2)
 
 
-def test__fine_over_sample_size_from__rejects_an_adaptive_size():
+def test__fine_over_sample_size_from__adaptive_sizes_give_ceil_per_pixel():
     native = aa.Mask2D.circular(shape_native=(9, 9), pixel_scales=0.2, radius=0.6)
-    sizes = aa.Array2D(values=np.where(np.arange(native.pixels_in_mask) < 5, 4, 2), mask=native)
-    with pytest.raises(aa.exc.DatasetException, match="adaptive"):
-        over_sample_util.fine_over_sample_size_from(over_sample_size=sizes, convolve_over_sample_size=2)
+    values = np.where(np.arange(native.pixels_in_mask) < 5, 5, 2)
+    sizes = aa.Array2D(values=values, mask=native)
+    k = over_sample_util.fine_over_sample_size_from(over_sample_size=sizes, convolve_over_sample_size=2)
+    np.testing.assert_array_equal(k, np.where(values == 5, 3, 1))
+
+
+def test__grid_2d_slim_over_sampled_vectorised_from__adaptive_equals_the_release_loop_bit_for_bit():
+    native = aa.Mask2D.circular(shape_native=(17, 14), pixel_scales=(0.2, 0.15), radius=1.1, centre=(0.1, -0.2))
+    native = aa.Mask2D(mask=np.asarray(native), pixel_scales=(0.2, 0.15), origin=(0.3, -0.1))
+    sizes = np.random.default_rng(3).integers(1, 6, native.pixels_in_mask)
+    result = over_sample_util.grid_2d_slim_over_sampled_vectorised_from(
+        mask_2d=np.asarray(native), pixel_scales=native.pixel_scales, sub_size=sizes, origin=native.origin
+    )
+    expected = over_sample_util.grid_2d_slim_over_sampled_via_mask_from(
+        mask_2d=np.asarray(native), pixel_scales=native.pixel_scales, sub_size=sizes, origin=native.origin
+    )
+    assert np.array_equal(result, expected)

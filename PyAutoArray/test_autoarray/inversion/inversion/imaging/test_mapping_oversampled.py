@@ -110,9 +110,11 @@ def reference_fine_mapping_matrix_from(mapper, grid, mask, n, sub_size):
     One row per fine pixel (row-major over the fine frame of `mask` upscaled by n), one column per mesh pixel.
 
     Each sub-pixel of `grid.over_sampled` (pixel-major) is placed in the fine pixel containing its (y, x) point, and
-    its mesh weights / k^2 (k = sub_size / n) are added to that row.
+    its mesh weights / k^2 (k = sub_size / n of its native pixel; `sub_size` an int or one per native pixel) are
+    added to that row.
     """
-    k = sub_size // n
+    sizes = np.broadcast_to(np.asarray(sub_size), (mask.pixels_in_mask,))
+    k_of_sub = np.repeat(sizes // n, sizes**2)
     fine, (ps_y, ps_x) = fine_frame_of(mask, n)
     fine_slim = np.full(fine.shape, -1, dtype=int)
     fine_slim[~fine] = np.arange(int(np.sum(~fine)))
@@ -125,7 +127,8 @@ def reference_fine_mapping_matrix_from(mapper, grid, mask, n, sub_size):
     fine_index = fine_slim[rows, cols]
     assert np.all(fine_index >= 0), "a sub-pixel fell outside the fine mask"
     # every fine pixel owns exactly k x k sub-pixels
-    assert np.all(np.bincount(fine_index, minlength=int(np.sum(~fine))) == k * k)
+    owned = np.bincount(fine_index, minlength=int(np.sum(~fine)))
+    assert np.all(owned[fine_index] == k_of_sub**2)
 
     indexes = np.asarray(mapper.pix_indexes_for_sub_slim_index)
     weights = np.asarray(mapper.pix_weights_for_sub_slim_index)
@@ -135,7 +138,7 @@ def reference_fine_mapping_matrix_from(mapper, grid, mask, n, sub_size):
     matrix = np.zeros((int(np.sum(~fine)), mapper.pixels))
     for j in range(indexes.shape[1]):
         use = j < sizes
-        np.add.at(matrix, (fine_index[use], indexes[use, j]), weights[use, j] / k**2)
+        np.add.at(matrix, (fine_index[use], indexes[use, j]), weights[use, j] / k_of_sub[use] ** 2)
     return matrix
 
 
@@ -363,16 +366,41 @@ def test__guard__mapper_sub_size_not_multiple_of_n__dataset_exception(n, sub_siz
         inversion.operated_mapping_matrix
 
 
-def test__guard__mapper_with_adaptive_sub_size__dataset_exception():
+@pytest.mark.parametrize("n", [2, 3])
+def test__adaptive_sizes__fine_mapping_matrix_equals_coordinate_based_reference(n):
+    """Radial-bin sizes (2n at the centre, n outside): each fine pixel owns the k_i x k_i sub-pixels of its pixel."""
+    sizes = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+        grid=aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PIXEL_SCALE),
+        sub_size_list=[2 * n, n],
+        radial_list=[0.5],
+    )
+    dataset = masked_dataset_from(n, sizes)
+    sub_sizes = np.asarray(dataset.grids.pixelization.over_sample_size.array).astype(int)
+    assert sorted(np.unique(sub_sizes).tolist()) == [n, 2 * n]
+    mapper = mapper_from(dataset.grids.pixelization, border_relocator=dataset.grids.border_relocator)
+
+    reference = reference_fine_mapping_matrix_from(
+        mapper, dataset.grids.pixelization, dataset.mask, n, sub_sizes
+    )
+    np.testing.assert_allclose(
+        np.asarray(mapper.mapping_matrix_oversampled_from(n)), reference, rtol=0.0, atol=1e-15
+    )
+    # its N x N block mean is the native mapping matrix
+    fine, _ = fine_frame_of(dataset.mask, n)
+    binned = block_mean(fine_frames_from(reference, fine), n)[~np.asarray(dataset.mask)]
+    np.testing.assert_allclose(np.asarray(mapper.mapping_matrix), binned, rtol=0.0, atol=1e-15)
+
+
+def test__guard__mapper_with_adaptive_sizes_not_multiples_of_n__dataset_exception():
     dataset = masked_dataset_from(2, 4)
-    sizes = np.where(np.arange(dataset.mask.pixels_in_mask) % 2 == 0, 2, 4)
+    sizes = np.where(np.arange(dataset.mask.pixels_in_mask) % 2 == 0, 3, 4)
     grid = aa.Grid2D.from_mask(
         mask=dataset.mask, over_sample_size=aa.Array2D(values=sizes, mask=dataset.mask)
     )
     mapper = mapper_from(grid)
     inversion = aa.Inversion(dataset=dataset, linear_obj_list=[mapper])
 
-    with pytest.raises(aa.exc.DatasetException, match=r"adaptive \(sizes \[2, 4\]\)"):
+    with pytest.raises(aa.exc.DatasetException, match=r"adaptive over-sample sizes \[3, 4\] are not all multiples"):
         inversion.operated_mapping_matrix
 
 
