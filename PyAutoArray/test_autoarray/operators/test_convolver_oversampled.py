@@ -795,16 +795,53 @@ def test__guard__over_sample_size_below_one_raises_kernel_exception(value):
         aa.Convolver.no_blur(pixel_scales=0.1, convolve_over_sample_size=value)
 
 
-@pytest.mark.parametrize("shape", [(4, 4), (6, 5), (5, 6)])
-@pytest.mark.parametrize("use_fft", [True, False, None])
-def test__guard__even_kernel_with_oversampling_raises(shape, use_fft):
-    kernel = aa.Array2D.no_mask(values=np.ones(shape), pixel_scales=0.1)
-    with pytest.raises(aa.exc.KernelException, match="odd"):
-        aa.Convolver(kernel=kernel, use_fft=use_fft, convolve_over_sample_size=2)
-    with pytest.raises(aa.exc.KernelException, match="odd"):
-        aa.Convolver.from_gaussian(
-            shape_native=shape, pixel_scales=0.1, sigma=0.1, convolve_over_sample_size=3
-        )
+def odd_average_reference_from(even_values):
+    """The odd 2 x 2 average of a kernel (2-pixel average along each even axis), built with scipy only."""
+    box = np.ones((2 if even_values.shape[0] % 2 == 0 else 1, 2 if even_values.shape[1] % 2 == 0 else 1))
+    return convolve2d(even_values, box / box.size, mode="full")
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (10, 9), (9, 10)])
+@pytest.mark.parametrize("xp, use_fft", [(np, True), (np, False), (jnp, True), (jnp, False)])
+def test__even_fine_kernel__is_convolved_as_its_odd_2x2_average(shape, xp, use_fft):
+    """
+    STPSF writes even oversampled PSFs centred on the corner between four fine pixels. An oversampled Convolver uses
+    the odd average: its results are the brute-force fine convolution of that average (built independently), on
+    numpy and JAX, FFT and direct, for images and mapping matrices. The user's kernel object is not modified.
+    """
+    N = 2
+    native_mask = native_mask_from("circular")
+    even_values = np.random.default_rng(9).uniform(0.5, 1.5, size=shape)
+    kernel = aa.Array2D.no_mask(values=even_values.copy(), pixel_scales=NATIVE_PIXEL_SCALE / N)
+    conv = aa.Convolver(kernel=kernel, use_fft=use_fft, convolve_over_sample_size=N)
+
+    odd_values = odd_average_reference_from(even_values)
+    assert conv.kernel.shape_native == odd_values.shape
+    assert all(size % 2 == 1 for size in conv.kernel.shape_native)
+    np.testing.assert_allclose(conv.kernel.native.array, odd_values, rtol=1e-14)
+    assert np.sum(odd_values) == pytest.approx(np.sum(even_values), rel=1e-14)
+    np.testing.assert_array_equal(kernel.native.array, even_values)  # the user's kernel is untouched
+
+    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, odd_values.shape)
+    image = random_values(11, fine_mask.pixels_in_mask)
+    blurring = random_values(12, fine_blurring_mask.pixels_in_mask)
+    result = conv.convolved_image_from(
+        image=aa.Array2D(values=xp.asarray(image), mask=fine_mask),
+        blurring_image=aa.Array2D(values=xp.asarray(blurring), mask=fine_blurring_mask),
+        xp=xp,
+    )
+    assert_close_to_peak(result.array, brute_force_native(native_mask, N, odd_values, image, blurring))
+
+    mapping = random_values(13, fine_mask.pixels_in_mask, 3)
+    matrix = conv.convolved_mapping_matrix_from(mapping_matrix=xp.asarray(mapping), mask=fine_mask, xp=xp)
+    assert_close_to_peak(matrix, brute_force_native(native_mask, N, odd_values, mapping, None))
+
+
+def test__even_kernel_at_n1__keeps_the_release_behaviour():
+    kernel = aa.Array2D.no_mask(values=np.ones((4, 4)), pixel_scales=0.1)
+    with pytest.raises(aa.exc.KernelException, match="must be odd"):
+        aa.Convolver(kernel=kernel, use_fft=False)
+    assert aa.Convolver(kernel=kernel, use_fft=True).kernel.shape_native == (4, 4)
 
 
 def test__guard__even_kernel_with_fft_at_n1_does_not_raise():

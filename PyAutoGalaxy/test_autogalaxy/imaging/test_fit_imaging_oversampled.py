@@ -671,3 +671,47 @@ def test__adaptive_sizes__linear_light_profile_recovers_its_intensity():
     fit = ag.FitImaging(dataset=dataset, galaxies=[ag.Galaxy(redshift=0.5, light=linear)])
     (intensity,) = fit.linear_light_profile_intensity_dict.values()
     assert intensity == pytest.approx(params["intensity"], rel=1e-6)
+
+
+def test__even_fine_psf__fit_and_simulation_use_its_odd_2x2_average():
+    """
+    An even fine PSF (as STPSF writes for even N), given to a dataset and a simulator: the model image is the brute
+    force with the odd 2 x 2 average of the kernel (built here with scipy), and a noise-free simulation made with the
+    same even PSF is fitted to rounding.
+    """
+    N = 2
+    centres = (np.arange(10) - 4.5) * PS / N  # an even kernel is centred on the corner between four pixels
+    even_values = np.exp(-0.5 * (centres[:, None] ** 2 + centres[None, :] ** 2) / 0.08**2)
+    even_values /= np.sum(even_values)
+    odd_values = convolve2d(even_values, np.ones((2, 2)) / 4.0, mode="full")
+
+    def even_psf():
+        return aa.Convolver(
+            kernel=aa.Array2D.no_mask(values=even_values.copy(), pixel_scales=PS / N), convolve_over_sample_size=N
+        )
+
+    dataset = masked_dataset_from(psf=even_psf(), N=N, k=2)
+    params = dict(centre=(0.05, -0.03), intensity=1.3, sigma=0.07)
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**params))
+    reference = brute_force_model(lambda y, x: gaussian_sb(y, x, **params), dataset.mask, odd_values, N, 2)
+    np.testing.assert_allclose(
+        ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array,
+        reference,
+        rtol=0,
+        atol=1e-12 * np.max(reference),
+    )
+
+    simulator = ag.SimulatorImaging(
+        exposure_time=300.0,
+        psf=even_psf(),
+        background_sky_level=1.0,
+        add_poisson_noise_to_data=False,
+        include_poisson_noise_in_noise_map=False,
+        noise_if_add_noise_false=0.01,
+    )
+    grid = aa.Grid2D.uniform(shape_native=(30, 30), pixel_scales=PS, over_sample_size=2 * N)
+    simulated = simulator.via_galaxies_from(galaxies=[galaxy], grid=grid).apply_mask(
+        mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2)
+    )
+    fit = ag.FitImaging(dataset=simulated, galaxies=[galaxy])
+    assert np.max(np.abs(fit.residual_map.array)) < 1e-10 * np.max(simulated.data.array)

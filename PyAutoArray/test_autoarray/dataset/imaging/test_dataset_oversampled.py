@@ -674,12 +674,13 @@ def test__n1__even_kernel_with_fft_works():
     assert np.all(np.isfinite(np.asarray(blurred.array)))
     assert np.max(np.asarray(blurred.array)) > 0.5
 
-    with pytest.raises(aa.exc.KernelException, match="needs a kernel with an odd shape"):
-        aa.Convolver(
-            kernel=aa.Array2D.no_mask(values=np.ones((4, 4)) / 16.0, pixel_scales=PIXEL_SCALE / 2),
-            use_fft=True,
-            convolve_over_sample_size=2,
-        )
+    # at N = 2 the same even kernel is used through its odd 2 x 2 average (5 x 5)
+    fine = aa.Convolver(
+        kernel=aa.Array2D.no_mask(values=np.ones((4, 4)) / 16.0, pixel_scales=PIXEL_SCALE / 2),
+        use_fft=True,
+        convolve_over_sample_size=2,
+    )
+    assert fine.kernel.shape_native == (5, 5)
 
 
 def test__n1__psf_pixel_scale_is_not_checked():

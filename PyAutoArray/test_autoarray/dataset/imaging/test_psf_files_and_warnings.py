@@ -250,3 +250,99 @@ def test__numpy_integers_are_accepted_wherever_an_n_is():
         dataset.psf.convolved_image_from(image=image, blurring_image=blurring).array,
         reference.convolved_image_from(image=image, blurring_image=blurring).array,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Other writers' header spellings: poppy / STPSF (PIXELSCL, OVERSAMP, DET_SAMP, EXTNAME) and PSFEx (PSF_SAMP)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def write_data(tmp_path):
+    data, noise_map = data_and_noise()
+    aa.output_to_fits(values=data.native.array, file_path=tmp_path / "data.fits", overwrite=True)
+    aa.output_to_fits(values=noise_map.native.array, file_path=tmp_path / "noise_map.fits", overwrite=True)
+
+
+def write_poppy_like(path, n, oversamp=None, det_samp=None):
+    """A file laid out as poppy / STPSF write it: DET_SAMP (native) first, then the OVERSAMP extension."""
+    native = aa.Convolver.from_gaussian(shape_native=(9, 9), pixel_scales=PIXEL_SCALE, sigma=0.15, normalize=True)
+    fine = fine_psf_from(n=n)
+    primary = fits.PrimaryHDU(native.kernel.native.array)
+    primary.header["EXTNAME"] = "DET_SAMP"
+    primary.header["PIXELSCL"] = PIXEL_SCALE
+    extension = fits.ImageHDU(fine.kernel.native.array)
+    extension.header["EXTNAME"] = "OVERSAMP"
+    extension.header["PIXELSCL"] = PIXEL_SCALE / n
+    extension.header["OVERSAMP"] = n if oversamp is None else oversamp
+    extension.header["DET_SAMP"] = n if det_samp is None else det_samp
+    fits.HDUList([primary, extension]).writeto(path, overwrite=True)
+    return native, fine
+
+
+def test__poppy_file__oversamp_extension_by_extname_loads_with_the_n_its_pixelscl_gives(tmp_path):
+    write_data(tmp_path)
+    _, fine = write_poppy_like(tmp_path / "psf.fits", n=N)
+
+    assert aa.Convolver.convolve_over_sample_size_from_fits(
+        file_path=tmp_path / "psf.fits", hdu="OVERSAMP", pixel_scales=PIXEL_SCALE
+    ) == N
+    assert aa.Convolver.convolve_over_sample_size_from_fits(
+        file_path=tmp_path / "psf.fits", hdu="DET_SAMP", pixel_scales=PIXEL_SCALE
+    ) == 1
+
+    dataset = load(tmp_path, psf_hdu="OVERSAMP", convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N)
+    np.testing.assert_allclose(dataset.psf.kernel.native.array, fine.kernel.native.array, rtol=1e-14)
+
+    # the wrong N for its PIXELSCL is an error naming both, at any N > 1
+    with pytest.raises(aa.exc.KernelException, match=r"records pixel scales \(0.1, 0.1\) \(header keywords PIXELSCL\)"):
+        load(tmp_path, psf_hdu="OVERSAMP", convolve_over_sample_size_lp=4, convolve_over_sample_size_pixelization=4)
+
+    # at N = 1 it loads as the release loads it, with a warning naming its N
+    with pytest.warns(UserWarning, match="oversampled by 2"):
+        native_read = load(tmp_path, psf_hdu="OVERSAMP")
+    assert native_read.psf.kernel.pixel_scales == (PIXEL_SCALE, PIXEL_SCALE)
+
+    # the DET_SAMP (native) extension loads at N = 1 without a word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(tmp_path, psf_hdu="DET_SAMP")
+
+
+def test__poppy_file__oversamp_factors_that_disagree_with_pixelscl_warn_and_pixelscl_decides(tmp_path):
+    """poppy 1.1.2 writes OVERSAMP = DET_SAMP = 2 for a detector oversampled by 4: PIXELSCL decides, with a warning."""
+    write_data(tmp_path)
+    write_poppy_like(tmp_path / "psf.fits", n=4, oversamp=2, det_samp=2)
+    with pytest.warns(UserWarning, match="OVERSAMP = 2 does not match its pixel scales"):
+        n = aa.Convolver.convolve_over_sample_size_from_fits(
+            file_path=tmp_path / "psf.fits", hdu="OVERSAMP", pixel_scales=PIXEL_SCALE
+        )
+    assert n == 4
+    with pytest.warns(UserWarning, match="does not match"):
+        dataset = load(tmp_path, psf_hdu="OVERSAMP", convolve_over_sample_size_lp=4, convolve_over_sample_size_pixelization=4)
+    assert dataset.psf.kernel.pixel_scales == pytest.approx((PIXEL_SCALE / 4,) * 2)
+
+
+def test__psfex_psf_samp__gives_the_pixel_scale_and_is_checked(tmp_path):
+    write_data(tmp_path)
+    fine = fine_psf_from(n=N)
+    hdu = fits.PrimaryHDU(fine.kernel.native.array)
+    hdu.header["PSF_SAMP"] = 1.0 / N
+    hdu.writeto(tmp_path / "psf.fits", overwrite=True)
+
+    assert aa.Convolver.convolve_over_sample_size_from_fits(
+        file_path=tmp_path / "psf.fits", hdu=0, pixel_scales=PIXEL_SCALE
+    ) == N
+    dataset = load(tmp_path, convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N)
+    np.testing.assert_allclose(dataset.psf.kernel.native.array, fine.kernel.native.array, rtol=1e-14)
+    with pytest.raises(aa.exc.KernelException, match=r"PSF_SAMP = 0.5"):
+        load(tmp_path, convolve_over_sample_size_lp=3, convolve_over_sample_size_pixelization=3)
+    with pytest.warns(UserWarning, match="oversampled by 2"):
+        load(tmp_path)
+
+
+def test__a_recorded_pixel_scale_that_is_not_the_data_s_over_an_integer__cannot_give_n(tmp_path):
+    hdu = fits.PrimaryHDU(np.ones((9, 9)))
+    hdu.header["PIXELSCL"] = PIXEL_SCALE / 2.5
+    hdu.writeto(tmp_path / "psf.fits", overwrite=True)
+    with pytest.raises(aa.exc.KernelException, match="not the data's .* divided by an integer"):
+        aa.Convolver.convolve_over_sample_size_from_fits(file_path=tmp_path / "psf.fits", hdu=0, pixel_scales=PIXEL_SCALE)
