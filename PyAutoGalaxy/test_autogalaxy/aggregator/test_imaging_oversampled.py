@@ -280,3 +280,35 @@ def test__resuming_from_output_of_the_same_n__is_allowed(tmp_path, monkeypatch, 
     analysis.raise_if_output_has_another_convolution(paths=FakePaths(tmp_path))  # no output yet
     write_previous_run(tmp_path, monkeypatch, dataset)
     analysis.raise_if_output_has_another_convolution(paths=FakePaths(tmp_path))
+
+
+def test__dataset_fits__mixed_n_and_adaptive_sizes__aggregator_restores_identical_fit(tmp_path, monkeypatch):
+    """Light profiles at N = 4, the pixelization at 2, radial-bin sizes: all of it survives dataset.fits."""
+    monkeypatch.setattr(plotter_module, "plot_setting", lambda section, name: name == "fits_dataset")
+    data, noise_map = data_and_noise()
+    sizes = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+        grid=aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PS), sub_size_list=[8, 4], radial_list=[0.4]
+    )
+    dataset = ag.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=fine_psf_from(N=4),
+        over_sample_size_lp=sizes,
+        over_sample_size_pixelization=sizes,
+        convolve_over_sample_size_lp=4,
+        convolve_over_sample_size_pixelization=2,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.0))
+    plotter_module.PlotterImaging(image_path=tmp_path).imaging(dataset=dataset)
+    with fits.open(tmp_path / "dataset.fits") as hdu_list:
+        assert (hdu_list[0].header["CONVOS"], hdu_list[0].header["CONVOSLP"], hdu_list[0].header["CONVOSPX"]) == (4, 4, 2)
+
+    (reloaded,) = _imaging_from(FakeFit(tmp_path))
+    assert reloaded.convolve_over_sample_size_lp == 4
+    assert reloaded.convolve_over_sample_size_pixelization == 2
+    assert reloaded.psf_pixelization.convolve_over_sample_size == 2
+    np.testing.assert_array_equal(
+        np.asarray(reloaded.over_sample_size_lp.array), np.asarray(dataset.over_sample_size_lp.array)
+    )
+    fit = ag.FitImaging(dataset=dataset, galaxies=galaxies())
+    fit_reloaded = ag.FitImaging(dataset=reloaded, galaxies=galaxies())
+    assert fit_reloaded.log_likelihood == pytest.approx(fit.log_likelihood, rel=RTOL_RELOAD, abs=0)

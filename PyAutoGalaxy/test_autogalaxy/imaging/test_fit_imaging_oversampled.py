@@ -715,3 +715,49 @@ def test__even_fine_psf__fit_and_simulation_use_its_odd_2x2_average():
     )
     fit = ag.FitImaging(dataset=simulated, galaxies=[galaxy])
     assert np.max(np.abs(fit.residual_map.array)) < 1e-10 * np.max(simulated.data.array)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Light profiles at a smaller N than the PSF's (one PSF held at N_psf, light profiles at n = N_psf / m)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(2, 4), (1, 2), (1, 4)])
+def test__light_profiles_at_smaller_n__model_is_the_brute_force_on_the_psfs_grid(n_lp, n_pix):
+    """
+    Light evaluated at n (fine pixels inside the mask with k x k sub-samples, the blurring region once), each value
+    repeated over its m x m block of the held PSF's grid, convolved there with the held kernel and block-meaned to
+    native pixels: the fit's model, which convolves once at n with the exact coarse kernel (at n = 1 through the
+    release's native code).
+    """
+    n_psf = max(n_lp, n_pix)
+    m = n_psf // n_lp
+    os_size = 4 * n_psf
+    psf = fine_psf_from(N=n_psf, sigma=0.09, axis_ratio=0.6, angle=35.0, centre=(0.011, -0.007))
+    shape = (30, 30)
+    dataset = ag.Imaging(
+        data=aa.Array2D.zeros(shape_native=shape, pixel_scales=PS),
+        noise_map=aa.Array2D.full(fill_value=1.0, shape_native=shape, pixel_scales=PS),
+        psf=psf,
+        over_sample_size_lp=os_size,
+        over_sample_size_pixelization=os_size,
+        convolve_over_sample_size_lp=n_lp,
+        convolve_over_sample_size_pixelization=n_pix,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=shape, pixel_scales=PS, radius=1.2))
+    assert dataset.psf.convolve_over_sample_size == n_psf
+    assert dataset.psf_lp.convolve_over_sample_size == n_lp
+
+    params = dict(centre=(0.05, -0.03), intensity=1.3, sigma=0.07)
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**params))
+    model = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+
+    native = np.asarray(dataset.mask, dtype=bool)
+    unmasked_at_n = ~np.repeat(np.repeat(native, n_lp, axis=0), n_lp, axis=1)
+    frame_n = fine_frame_from(
+        lambda y, x: gaussian_sb(y, x, **params), native.shape, n_lp, os_size // n_lp, sub_sampled=unmasked_at_n
+    )
+    frame_psf = np.repeat(np.repeat(frame_n, m, axis=0), m, axis=1)
+    blurred = convolve2d(frame_psf, psf.kernel.native.array, mode="same")
+    reference = block_mean(blurred, n_psf)[~native]
+
+    np.testing.assert_allclose(model, reference, rtol=0, atol=1e-12 * np.max(reference))

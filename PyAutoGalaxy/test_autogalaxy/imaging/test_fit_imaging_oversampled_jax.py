@@ -50,3 +50,27 @@ def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state
     assert dataset.psf._state is state and dataset.psf._oversampled_states == [state]
     # and the offset does change the fit (the test would not notice an ignored offset otherwise)
     assert not np.isclose(_log_likelihood(dataset, 0.05, np), _log_likelihood(dataset, 0.0, np), rtol=1e-6)
+
+
+def test__jit_with_light_profiles_at_a_smaller_n_than_the_psf_matches_numpy():
+    """Light profiles at N = 2 through the coarse kernel of a PSF held at N = 4, and at N = 1 beside N = 2."""
+    shape, pixel_scale = (30, 30), 0.1
+    rng = np.random.default_rng(1)
+    for n_lp, n_pix in ((2, 4), (1, 2)):
+        n = max(n_lp, n_pix)
+        psf = ag.Convolver.from_gaussian(
+            shape_native=(4 * n + 1, 4 * n + 1), pixel_scales=pixel_scale / n, sigma=0.08, normalize=True,
+            convolve_over_sample_size=n,
+        )
+        dataset = ag.Imaging(
+            data=ag.Array2D.no_mask(values=rng.normal(size=shape), pixel_scales=pixel_scale),
+            noise_map=ag.Array2D.no_mask(values=np.ones(shape), pixel_scales=pixel_scale),
+            psf=psf,
+            over_sample_size_lp=4,
+            over_sample_size_pixelization=4,
+            convolve_over_sample_size_lp=n_lp,
+            convolve_over_sample_size_pixelization=n_pix,
+        ).apply_mask(mask=ag.Mask2D.circular(shape_native=shape, pixel_scales=pixel_scale, radius=1.2))
+        jitted = jax.jit(lambda offset_y: _log_likelihood(dataset, offset_y, jnp))
+        for offset_y in (0.0, 0.05):
+            assert np.isclose(float(jitted(offset_y)), _log_likelihood(dataset, offset_y, np), rtol=1e-10)

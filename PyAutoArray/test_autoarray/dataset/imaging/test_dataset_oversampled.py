@@ -183,16 +183,42 @@ def test__size_below_one__dataset_exception(keyword, value):
         aa.Imaging(data=data, noise_map=noise_map, psf=psf_from(n=1), **kwargs)
 
 
-@pytest.mark.parametrize("n_lp, n_pixelization", [(2, 1), (1, 2)])
-def test__sizes_differ__dataset_exception(n_lp, n_pixelization):
+@pytest.mark.parametrize("n_lp, n_pixelization", [(3, 2), (2, 3), (6, 4)])
+def test__sizes_where_the_smaller_does_not_divide_the_larger__dataset_exception(n_lp, n_pixelization):
     with pytest.raises(
         aa.exc.DatasetException,
         match=(
             f"convolve_over_sample_size_lp={n_lp} and "
-            f"convolve_over_sample_size_pixelization={n_pixelization} differ"
+            f"convolve_over_sample_size_pixelization={n_pixelization}: one PSF, held at the larger size"
         ),
     ):
-        imaging_from(psf=psf_from(n=2), n_lp=n_lp, n_pixelization=n_pixelization)
+        imaging_from(
+            psf=psf_from(n=max(n_lp, n_pixelization)),
+            n_lp=n_lp,
+            n_pixelization=n_pixelization,
+            over_sample_size_lp=12,
+            over_sample_size_pixelization=12,
+        )
+
+
+@pytest.mark.parametrize("n_lp, n_pixelization", [(2, 1), (1, 2), (4, 2), (2, 4)])
+def test__different_sizes__one_psf_at_the_larger_and_a_coarse_psf_for_the_other_path(n_lp, n_pixelization):
+    n = max(n_lp, n_pixelization)
+    dataset = imaging_from(
+        psf=psf_from(n=n), n_lp=n_lp, n_pixelization=n_pixelization
+    ).apply_mask(mask=mask_from())
+    assert dataset.psf.convolve_over_sample_size == n
+    assert dataset.psf_lp.convolve_over_sample_size == n_lp
+    assert dataset.psf_pixelization.convolve_over_sample_size == n_pixelization
+    for path_psf, path_n in ((dataset.psf_lp, n_lp), (dataset.psf_pixelization, n_pixelization)):
+        if path_n == n:
+            assert path_psf is dataset.psf
+        else:
+            assert path_psf.kernel.pixel_scales == pytest.approx((PIXEL_SCALE / path_n,) * 2, rel=1e-12)
+            assert np.sum(path_psf.kernel.native.array) == pytest.approx(1.0, rel=1e-12)
+            assert path_psf.footprint_shape_native == dataset.psf.footprint_shape_native
+    # the light-profile grids follow the light profiles' N
+    assert (dataset.grids.lp_oversampled is None) == (n_lp == 1)
 
 
 def test__oversampled_without_psf__dataset_exception():

@@ -420,3 +420,59 @@ def test__guard__mapper_mask_differs_from_dataset_mask__kernel_exception():
         ),
     ):
         inversion.operated_mapping_matrix
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# A pixelization at a smaller N than the PSF's (one PSF held at N_psf, the pixelization at n = N_psf / m)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_psf, n_pix", [(4, 2), (2, 1), (4, 1)])
+def test__pixelization_at_smaller_n__operated_mapping_matrix_equals_brute_force_on_the_psfs_grid(n_psf, n_pix):
+    """
+    The pixelization's fine mapping matrix at n (the coordinate-based reference; at n = 1 the native matrix), each
+    value repeated over its m x m block of the held PSF's grid (m = N_psf / n), convolved there with the held
+    kernel by `convolve2d` and block-meaned to native pixels: the inversion's operated mapping matrix, which
+    convolves once at n with the exact coarse kernel (at n = 1 through the release's native code).
+    """
+    sub_size = 2 * n_psf
+    rng = np.random.default_rng(7)
+    data = aa.Array2D.no_mask(values=rng.normal(size=SHAPE) + 1.0, pixel_scales=PIXEL_SCALE)
+    noise_map = aa.Array2D.full(fill_value=NOISE, shape_native=SHAPE, pixel_scales=PIXEL_SCALE)
+    dataset = aa.Imaging(
+        data=data,
+        noise_map=noise_map,
+        psf=fine_kernel_from(n_psf),
+        over_sample_size_lp=sub_size,
+        over_sample_size_pixelization=sub_size,
+        convolve_over_sample_size_lp=n_psf,
+        convolve_over_sample_size_pixelization=n_pix,
+    ).apply_mask(mask=mask_from())
+    assert dataset.psf_pixelization.convolve_over_sample_size == n_pix
+    mapper = mapper_from(dataset.grids.pixelization, border_relocator=dataset.grids.border_relocator)
+    inversion = aa.Inversion(dataset=dataset, linear_obj_list=[mapper])
+
+    matrix_at_n = reference_fine_mapping_matrix_from(
+        mapper, dataset.grids.pixelization, dataset.mask, n_pix, sub_size
+    )
+    m = n_psf // n_pix
+    fine_n, _ = fine_frame_of(dataset.mask, n_pix)
+    frames_n = fine_frames_from(matrix_at_n, fine_n)
+    frames_psf = np.repeat(np.repeat(frames_n, m, axis=0), m, axis=1)
+    kernel = np.asarray(dataset.psf.kernel.native.array)
+    blurred = np.stack(
+        [convolve2d(frames_psf[:, :, c], kernel, mode="same") for c in range(frames_psf.shape[2])], axis=2
+    )
+    expected = block_mean(blurred, n_psf)[~np.asarray(dataset.mask)]
+
+    operated = np.asarray(inversion.operated_mapping_matrix)
+    np.testing.assert_allclose(operated, expected, rtol=0.0, atol=RTOL_PEAK * np.max(np.abs(expected)))
+
+    # and it is not the matrix at the PSF's own N (the coarse path really is coarse)
+    at_psf_n = reference_operated_mapping_matrix_from(
+        reference_fine_mapping_matrix_from(mapper, dataset.grids.pixelization, dataset.mask, n_psf, sub_size),
+        dataset.mask,
+        n_psf,
+        kernel,
+    )
+    assert np.max(np.abs(at_psf_n - expected)) > 1e-6 * np.max(np.abs(expected))
