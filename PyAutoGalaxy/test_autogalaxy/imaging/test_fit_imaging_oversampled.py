@@ -761,3 +761,22 @@ def test__light_profiles_at_smaller_n__model_is_the_brute_force_on_the_psfs_grid
     reference = block_mean(blurred, n_psf)[~native]
 
     np.testing.assert_allclose(model, reference, rtol=0, atol=1e-12 * np.max(reference))
+
+
+def test__adaptive_sizes__unmasked_blurred_image_equals_model_data_inside_the_mask_and_has_light_outside():
+    """
+    The unmasked (plot) image of a masked dataset with adaptive sizes: the padded frame's masked pixels take size 1
+    (one sample per fine pixel, as the fit's blurring region), so inside the mask it equals the model data, and the
+    light outside the mask is there (not lost to zero-size pixels).
+    """
+    N = 2
+    psf = fine_psf_from(N=N, sigma=0.09, axis_ratio=0.7, angle=20.0)
+    dataset = adaptive_dataset_from(psf=psf, N=N, sizes_inner_outer=(8, 4))
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.1, -0.2), intensity=1.3, sigma=0.3))
+    fit = ag.FitImaging(dataset=dataset, galaxies=[galaxy])
+    unmasked = fit.unmasked_blurred_image.native.array
+    native = np.asarray(dataset.mask, dtype=bool)
+    peak = np.max(fit.model_data.array)
+    np.testing.assert_allclose(unmasked[~native], fit.model_data.array, rtol=0, atol=1e-10 * peak)
+    assert np.all(np.isfinite(unmasked))
+    assert np.min(unmasked[native]) > 0.0
