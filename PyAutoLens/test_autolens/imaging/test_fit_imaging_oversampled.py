@@ -457,3 +457,52 @@ def test__guard__oversampled_psf_without_fine_grids__raises_dataset_exception():
     tracer, _, _ = standard_tracer()
     with pytest.raises(aa.exc.DatasetException, match="no fine grids"):
         al.FitImaging(dataset=dataset, tracer=tracer).model_data
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(4, 2), (2, 4), (2, 1)])
+def test__pixelization_at_its_own_n__the_fit_uses_the_pixelizations_psf(n_lp, n_pix):
+    """
+    A pixelized source beside a linear lens light, with the light profiles and the pixelization at different N: the
+    fit's inversion convolves the mapper with the pixelization's PSF (the held PSF, or its exact coarse kernel), so
+    its source columns equal those of a dataset at N = n_pix for both paths with that PSF, and the lens column
+    equals that of a dataset at N = n_lp for both paths with the light profiles' PSF.
+    """
+    n = max(n_lp, n_pix)
+    psf = fine_psf_from(N=n)
+    sizes = dict(over_sample_size_lp=2 * n, over_sample_size_pixelization=2 * n)
+
+    def dataset_from(psf, lp, pix):
+        rng = np.random.default_rng(3)
+        return al.Imaging(
+            data=aa.Array2D.no_mask(values=rng.normal(size=SHAPE), pixel_scales=PS),
+            noise_map=aa.Array2D.full(fill_value=1.0, shape_native=SHAPE, pixel_scales=PS),
+            psf=psf,
+            convolve_over_sample_size_lp=lp,
+            convolve_over_sample_size_pixelization=pix,
+            **sizes,
+        ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2))
+
+    def tracer():
+        return al.Tracer(
+            galaxies=[
+                lens_galaxy(light=al.lp_linear.Gaussian(centre=LENS_LIGHT["centre"], sigma=LENS_LIGHT["sigma"])),
+                al.Galaxy(
+                    redshift=1.0,
+                    pixelization=al.Pixelization(
+                        mesh=al.mesh.RectangularUniform(shape=(9, 9)),
+                        regularization=al.reg.Constant(coefficient=1.0),
+                    ),
+                ),
+            ]
+        )
+
+    mixed = dataset_from(psf, n_lp, n_pix)
+    assert mixed.psf_pixelization.convolve_over_sample_size == n_pix
+    operated = np.asarray(al.FitImaging(dataset=mixed, tracer=tracer()).inversion.operated_mapping_matrix)
+
+    for path_n, columns in ((n_pix, slice(1, None)), (n_lp, slice(0, 1))):
+        single = dataset_from(psf.coarse_convolver_from(path_n), path_n, path_n)
+        expected = np.asarray(al.FitImaging(dataset=single, tracer=tracer()).inversion.operated_mapping_matrix)
+        np.testing.assert_allclose(
+            operated[:, columns], expected[:, columns], rtol=0, atol=1e-12 * np.max(np.abs(expected))
+        )
