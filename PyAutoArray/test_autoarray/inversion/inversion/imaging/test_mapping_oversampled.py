@@ -51,7 +51,8 @@ def mask_from(radius=MASK_RADIUS):
     return aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=radius)
 
 
-def masked_dataset_from(n, sub_size, radius=MASK_RADIUS):
+def masked_dataset_from(n, sub_size, radius=MASK_RADIUS, n_pixelization=None):
+    """A masked dataset with the PSF at N = n (light profiles at n, the pixelization at `n_pixelization` or n)."""
     rng = np.random.default_rng(7)
     data = aa.Array2D.no_mask(values=rng.normal(size=SHAPE) + 1.0, pixel_scales=PIXEL_SCALE)
     noise_map = aa.Array2D.full(fill_value=NOISE, shape_native=SHAPE, pixel_scales=PIXEL_SCALE)
@@ -62,7 +63,7 @@ def masked_dataset_from(n, sub_size, radius=MASK_RADIUS):
         over_sample_size_lp=sub_size,
         over_sample_size_pixelization=sub_size,
         convolve_over_sample_size_lp=n,
-        convolve_over_sample_size_pixelization=n,
+        convolve_over_sample_size_pixelization=n if n_pixelization is None else n_pixelization,
     )
     return dataset.apply_mask(mask=mask_from(radius))
 
@@ -436,18 +437,7 @@ def test__pixelization_at_smaller_n__operated_mapping_matrix_equals_brute_force_
     convolves once at n with the exact coarse kernel (at n = 1 through the release's native code).
     """
     sub_size = 2 * n_psf
-    rng = np.random.default_rng(7)
-    data = aa.Array2D.no_mask(values=rng.normal(size=SHAPE) + 1.0, pixel_scales=PIXEL_SCALE)
-    noise_map = aa.Array2D.full(fill_value=NOISE, shape_native=SHAPE, pixel_scales=PIXEL_SCALE)
-    dataset = aa.Imaging(
-        data=data,
-        noise_map=noise_map,
-        psf=fine_kernel_from(n_psf),
-        over_sample_size_lp=sub_size,
-        over_sample_size_pixelization=sub_size,
-        convolve_over_sample_size_lp=n_psf,
-        convolve_over_sample_size_pixelization=n_pix,
-    ).apply_mask(mask=mask_from())
+    dataset = masked_dataset_from(n_psf, sub_size, n_pixelization=n_pix)
     assert dataset.psf_pixelization.convolve_over_sample_size == n_pix
     mapper = mapper_from(dataset.grids.pixelization, border_relocator=dataset.grids.border_relocator)
     inversion = aa.Inversion(dataset=dataset, linear_obj_list=[mapper])
