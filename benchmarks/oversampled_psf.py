@@ -34,7 +34,12 @@ __Figures__ (each a median over repeats after a warm-up; jax figures exclude the
 5. Accuracy: max |model - exact| / peak for a Gaussian light profile (sigma 0.1", off-centre) blurred by the
    standard PSF, against the closed form (a product of erf differences per native pixel).
 6. `benchmarks/results/accuracy_vs_cost.png`: the accuracy of 5 against the `log_likelihood` time of 1, one point
-   per setting.
+   per setting; its second panel is figure 7.
+7. Adaptive against uniform over-sampling on a steep scene (a Gaussian of sigma 0.03" and a point-sampled PSF,
+   against its closed form): N = 1 uniform 16, N = 4 uniform 4 and 16, and N = 4 with radial bins [32, 16, 4];
+   accuracy and numpy `log_likelihood` time.
+8. The pixelized `log_evidence` with light profiles and pixelization at their own N: (lp, pixelization) = (2, 2),
+   (4, 2), (4, 4).
 
 Every timing is also given as a ratio to the (1, 4) figure of the same run, because absolute times on a shared
 machine drift. To keep the drift out of the ratios, the settings are timed in one process, round-robin: each round
@@ -59,6 +64,19 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 SETTINGS = [(1, 4), (2, 4), (4, 4), (2, 8)]
 PIXELIZED_SETTINGS = [(1, 4), (2, 4)]
+
+# A steep scene, where the light varies within a fine pixel: a narrow Gaussian (sigma 0.03") and a point-sampled
+# PSF (`Convolver.from_gaussian`, sigma 0.1"). Each setting is (label, N, uniform size or radial bins).
+STEEP_SIGMA = 0.03
+RADIAL_BINS = ([32, 16, 4], [0.1, 0.3])  # sizes, and the radii (arcsec) that separate them
+STEEP_SETTINGS = [
+    ("N = 1, uniform 16", 1, 16),
+    ("N = 4, uniform 4", 4, 4),
+    ("N = 4, uniform 16", 4, 16),
+    ("N = 4, radial [32, 16, 4]", 4, "radial"),
+]
+# Pixelized fits with the light profiles and the pixelization at their own N: (lp, pixelization).
+MIXED_SETTINGS = [(2, 2), (4, 2), (4, 4)]
 
 SHAPE = (100, 100)
 PIXEL_SCALE = 0.1
@@ -362,7 +380,104 @@ def pixelized_tracer():
     return al.Tracer(galaxies=[lens, source])
 
 
-MEASUREMENTS = {"light": measure_light, "memory": measure_memory, "pixelized": measure_pixelized}
+def measure_steep(settings) -> dict:
+    """
+    Figure 7: adaptive against uniform over-sampling on the steep scene: max |model - exact| / peak against the closed
+    form (the narrow Gaussian blurred by the Gaussian PSF, averaged over each pixel with erf), and the numpy
+    `log_likelihood` time, interleaved.
+    """
+    import autoarray as aa
+    import autogalaxy as ag
+
+    sigma_t = np.hypot(STEEP_SIGMA, PSF_SIGMA)
+    flux = 2.0 * np.pi * STEEP_SIGMA**2
+    exact = (
+        flux
+        * np.outer(
+            pixel_integrated_gaussian_1d(SHAPE[0], PIXEL_SCALE, sigma_t, -GAUSSIAN_CENTRE[0]),
+            pixel_integrated_gaussian_1d(SHAPE[1], PIXEL_SCALE, sigma_t, GAUSSIAN_CENTRE[1]),
+        )
+        / PIXEL_SCALE**2
+    )
+    mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=MASK_RADIUS)
+    galaxy = ag.Galaxy(
+        redshift=0.5, light=ag.lp.Gaussian(centre=GAUSSIAN_CENTRE, intensity=1.0, sigma=STEEP_SIGMA)
+    )
+    functions, extra = {}, {}
+    for label, n, size in settings:
+        if size == "radial":
+            size = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+                grid=aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PIXEL_SCALE),
+                sub_size_list=RADIAL_BINS[0],
+                radial_list=RADIAL_BINS[1],
+                centre_list=[GAUSSIAN_CENTRE],
+            )
+        half = 2 * int(round(PSF_HALF_WIDTH / PIXEL_SCALE)) * n + 1
+        psf = aa.Convolver.from_gaussian(
+            shape_native=(half, half), pixel_scales=PIXEL_SCALE / n, sigma=PSF_SIGMA, normalize=True,
+            convolve_over_sample_size=n,
+        )
+        dataset = aa.Imaging(
+            data=aa.Array2D.no_mask(values=exact, pixel_scales=PIXEL_SCALE),
+            noise_map=aa.Array2D.no_mask(values=np.ones(SHAPE), pixel_scales=PIXEL_SCALE),
+            psf=psf,
+            over_sample_size_lp=size,
+            over_sample_size_pixelization=OVER_SAMPLE_SIZE_PIXELIZATION,
+            convolve_over_sample_size_lp=n,
+            convolve_over_sample_size_pixelization=n,
+        ).apply_mask(mask=mask)
+        fit = lambda dataset=dataset: ag.FitImaging(dataset=dataset, galaxies=[galaxy])
+        model = fit().model_data.native.array
+        inside = ~np.asarray(mask)
+        grid = dataset.grids.lp_oversampled if n > 1 else dataset.grids.lp
+        extra[label] = dict(
+            accuracy=float(np.abs(model - exact)[inside].max() / exact.max()),
+            light_evaluations=int(grid.over_sampled.shape[0]),
+        )
+        functions[("likelihood_np_s", label)] = lambda fit=fit: fit().log_likelihood
+    for (figure, label), value in interleaved_medians(functions, rounds=9, calls=2).items():
+        extra[label][figure] = value
+    return extra
+
+
+def measure_mixed(settings) -> dict:
+    """
+    Figure 8: a pixelized fit's `log_evidence` with the light profiles and the pixelization at their own N
+    (`convolve_over_sample_size_lp`, `convolve_over_sample_size_pixelization`), the PSF held at the larger, numpy,
+    interleaved.
+    """
+    import autoarray as aa
+    import autolens as al
+
+    functions = {}
+    for n_lp, n_pix in settings:
+        mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PIXEL_SCALE, radius=MASK_RADIUS)
+        dataset = aa.Imaging(
+            data=aa.Array2D.no_mask(values=np.random.default_rng(1).normal(size=SHAPE) + 1.0, pixel_scales=PIXEL_SCALE),
+            noise_map=aa.Array2D.no_mask(values=np.ones(SHAPE), pixel_scales=PIXEL_SCALE),
+            psf=psf_from(max(n_lp, n_pix)),
+            over_sample_size_lp=4,
+            over_sample_size_pixelization=OVER_SAMPLE_SIZE_PIXELIZATION,
+            convolve_over_sample_size_lp=n_lp,
+            convolve_over_sample_size_pixelization=n_pix,
+        ).apply_mask(mask=mask)
+        tracer = pixelized_tracer()
+        functions[("log_evidence_s", f"{n_lp},{n_pix}")] = lambda dataset=dataset, tracer=tracer: (
+            al.FitImaging(dataset=dataset, tracer=tracer).log_evidence
+        )
+    extra = {f"{n_lp},{n_pix}": {} for n_lp, n_pix in settings}
+    for (figure, key), value in interleaved_medians(functions, rounds=3).items():
+        extra[key][figure] = value
+    return extra
+
+
+MEASUREMENTS = {
+    "light": measure_light,
+    "memory": measure_memory,
+    "pixelized": measure_pixelized,
+    "steep": measure_steep,
+    "mixed": measure_mixed,
+}
 
 
 def run_child(kind: str, settings) -> dict:
@@ -406,7 +521,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def report(results: dict, elapsed_s: float) -> str:
+def report(results: dict, elapsed_s: float, steep: dict, mixed: dict) -> str:
     base = results[(1, 4)]
 
     def ratio(key, setting):
@@ -479,10 +594,54 @@ def report(results: dict, elapsed_s: float) -> str:
             f"| {ms(r['convolve_s'])} | {ms(rest)} | {ms(r['mapping_s'])} | {ms(r['mapping_fft_floor_s'])} "
             f"| {r['mapping_s'] / r['mapping_fft_floor_s']:.1f} |"
         )
+    uniform, adaptive = steep["N = 4, uniform 16"], steep["N = 4, radial [32, 16, 4]"]
+    lines += [
+        "",
+        "Adaptive over-sampling (figure 7). A steep scene, where the light varies within a fine pixel: a Gaussian of "
+        f"sigma {STEEP_SIGMA}\" (off-centre) blurred by the standard Gaussian PSF sampled at the fine pixel centres "
+        "(`Convolver.from_gaussian`, normalised), against its closed form. Radial bins: sizes "
+        f"{RADIAL_BINS[0]} within {RADIAL_BINS[1]}\" of the light's centre and beyond (rounded up to multiples of N). "
+        "Times are the numpy `log_likelihood`, interleaved; ratios are to N = 4, uniform 16.",
+        "",
+        "| setting | light evaluations | log_likelihood numpy | ratio | max\\|model - exact\\| / peak |",
+        "|---|---|---|---|---|",
+    ]
+    for label, r in steep.items():
+        lines.append(
+            f"| {label} | {r['light_evaluations']:,} | {ms(r['likelihood_np_s'])} "
+            f"| {r['likelihood_np_s'] / uniform['likelihood_np_s']:.2f} | {r['accuracy']:.2e} |"
+        )
+    lines += [
+        "",
+        "Separate N (figure 8). The pixelized case with light profiles and pixelization at their own N (the PSF "
+        "held at the larger; the other path convolves through its exact coarse kernel); numpy `log_evidence`, "
+        "interleaved, ratios to (2, 2).",
+        "",
+        "| convolve_over_sample_size_lp | convolve_over_sample_size_pixelization | pixelized log_evidence | ratio |",
+        "|---|---|---|---|",
+    ]
+    for key, r in mixed.items():
+        n_lp, n_pix = key.split(",")
+        lines.append(
+            f"| {n_lp} | {n_pix} | {ms(r['log_evidence_s'])} "
+            f"| {r['log_evidence_s'] / mixed['2,2']['log_evidence_s']:.2f} |"
+        )
     lines += ["", "| target | ratio | limit | |", "|---|---|---|---|"]
     for name, key, setting, limit in TARGETS:
         value = ratio(key, setting)
         lines.append(f"| {name} | {value:.2f} | <= {limit} | {'met' if value <= limit else 'MISSED'} |")
+    adaptive_ratio = adaptive["likelihood_np_s"] / uniform["likelihood_np_s"]
+    as_accurate = adaptive["accuracy"] <= uniform["accuracy"]
+    lines.append(
+        f"| N = 4: radial [32, 16, 4] against uniform 16, time (at equal or better accuracy: "
+        f"{adaptive['accuracy']:.1e} against {uniform['accuracy']:.1e}) | {adaptive_ratio:.2f} | <= 0.5 "
+        f"| {'met' if adaptive_ratio <= 0.5 and as_accurate else 'MISSED'} |"
+    )
+    mixed_ratio = mixed["4,2"]["log_evidence_s"] / mixed["2,2"]["log_evidence_s"]
+    lines.append(
+        f"| pixelized `log_evidence`, (lp, pixelization) = (4, 2) against (2, 2) | {mixed_ratio:.2f} | <= 1.2 "
+        f"| {'met' if mixed_ratio <= 1.2 else 'MISSED'} |"
+    )
     lines += [
         "",
         "Notes on reading the figures:",
@@ -513,13 +672,13 @@ def report(results: dict, elapsed_s: float) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict):
+def plot(results: dict, steep: dict):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    figure, (axis, steep_axis) = plt.subplots(1, 2, figsize=(12.0, 4.5))
     for key, marker, label in (("likelihood_np_s", "o", "numpy"), ("likelihood_jax_s", "s", "jax.jit")):
         times = [r[key] * 1e3 for r in results.values()]
         errors = [r["accuracy"] for r in results.values()]
@@ -534,6 +693,18 @@ def plot(results: dict):
     axis.set_title("Gaussian light * Gaussian PSF (sigma 0.1\"), 0.1\" pixels")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
+
+    for label, r in steep.items():
+        marker = "*" if "radial" in label else "o"
+        steep_axis.scatter([r["likelihood_np_s"] * 1e3], [r["accuracy"]], marker=marker, s=80 if marker == "*" else 30)
+        steep_axis.annotate(label, (r["likelihood_np_s"] * 1e3, r["accuracy"]), textcoords="offset points",
+                            xytext=(5, 4), fontsize=8)
+    steep_axis.set_xscale("log")
+    steep_axis.set_yscale("log")
+    steep_axis.set_xlabel("log_likelihood time per call (ms, numpy, single thread)")
+    steep_axis.set_ylabel("max |model - exact| / peak")
+    steep_axis.set_title(f"Steep scene: Gaussian sigma {STEEP_SIGMA}\" * sampled PSF; adaptive = star")
+    steep_axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(RESULTS / "accuracy_vs_cost.png", dpi=110)
     plt.close(figure)
@@ -560,8 +731,12 @@ def main():
         print(f"  jax.jit compile at (N, os_lp) = {setting}: {results[setting]['jit_compile_s']:.2f} s", flush=True)
     print("measuring mapping matrices and log evidences, all settings interleaved ...", flush=True)
     merge(run_child("pixelized", SETTINGS))
+    print("measuring adaptive and uniform over-sampling on the steep scene, interleaved ...", flush=True)
+    steep = run_child("steep", STEEP_SETTINGS)
+    print("measuring pixelized fits with light profiles and pixelization at their own N, interleaved ...", flush=True)
+    mixed = run_child("mixed", MIXED_SETTINGS)
     elapsed = time.perf_counter() - start
-    text = report(results, elapsed)
+    text = report(results, elapsed, steep, mixed)
     print("\n" + text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "benchmarks.md").write_text(text)
@@ -573,12 +748,14 @@ def main():
                 "date": time.strftime("%Y-%m-%d"),
                 "elapsed_s": elapsed,
                 "results": {f"N={n},os_lp={o}": r for (n, o), r in results.items()},
+                "steep": steep,
+                "mixed": {f"lp={k.split(',')[0]},pixelization={k.split(',')[1]}": r for k, r in mixed.items()},
             },
             indent=2,
         )
         + "\n"
     )
-    plot(results)
+    plot(results, steep)
     print(f"\nwrote {RESULTS / 'benchmarks.md'}, {RESULTS / 'benchmarks.json'}, {RESULTS / 'accuracy_vs_cost.png'}")
 
 
