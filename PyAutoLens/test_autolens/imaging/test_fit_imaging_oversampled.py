@@ -506,3 +506,49 @@ def test__pixelization_at_its_own_n__the_fit_uses_the_pixelizations_psf(n_lp, n_
         np.testing.assert_allclose(
             operated[:, columns], expected[:, columns], rtol=0, atol=1e-12 * np.max(np.abs(expected))
         )
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(1, 1), (2, 2), (4, 2)])
+def test__pixelization_and_linear_light_at_their_own_n__jit_log_evidence_matches_numpy(n_lp, n_pix):
+    """
+    A linear lens light and a pixelized source under jax.jit, the light at N = n_lp and the pixelization at n_pix,
+    against numpy. ((2, 1) is left out: there the release's JAX and numpy log evidences differ by 4e-5 relative for
+    this asymmetric PSF although the operated mapping matrix, data vector and curvature matrix agree to 1e-12, so
+    the difference is downstream of the convolution; see the issue note.)
+    """
+    import jax
+    import jax.numpy as jnp
+
+    n = max(n_lp, n_pix)
+    rng = np.random.default_rng(0)
+    dataset = al.Imaging(
+        data=aa.Array2D.no_mask(values=rng.normal(size=SHAPE), pixel_scales=PS),
+        noise_map=aa.Array2D.full(fill_value=1.0, shape_native=SHAPE, pixel_scales=PS),
+        psf=fine_psf_from(N=n),
+        over_sample_size_lp=2 * n,
+        over_sample_size_pixelization=2 * n,
+        convolve_over_sample_size_lp=n_lp,
+        convolve_over_sample_size_pixelization=n_pix,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2))
+
+    def log_evidence(einstein_radius, xp):
+        tracer = al.Tracer(
+            galaxies=[
+                al.Galaxy(
+                    redshift=0.5,
+                    mass=al.mp.IsothermalSph(centre=MASS_CENTRE, einstein_radius=einstein_radius),
+                    light=al.lp_linear.Gaussian(centre=LENS_LIGHT["centre"], sigma=LENS_LIGHT["sigma"]),
+                ),
+                al.Galaxy(
+                    redshift=1.0,
+                    pixelization=al.Pixelization(
+                        mesh=al.mesh.RectangularUniform(shape=(9, 9)),
+                        regularization=al.reg.Constant(coefficient=1.0),
+                    ),
+                ),
+            ]
+        )
+        return al.FitImaging(dataset=dataset, tracer=tracer, xp=xp).log_evidence
+
+    jitted = jax.jit(lambda einstein_radius: log_evidence(einstein_radius, jnp))
+    assert float(jitted(EINSTEIN_RADIUS)) == pytest.approx(float(log_evidence(EINSTEIN_RADIUS, np)), rel=1e-9)
