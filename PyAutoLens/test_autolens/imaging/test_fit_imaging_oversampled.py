@@ -514,7 +514,8 @@ def test__pixelization_and_linear_light_at_their_own_n__jit_log_evidence_matches
     A linear lens light and a pixelized source under jax.jit, the light at N = n_lp and the pixelization at n_pix,
     against numpy. ((2, 1) is left out: there the release's JAX and numpy log evidences differ by 4e-5 relative for
     this asymmetric PSF although the operated mapping matrix, data vector and curvature matrix agree to 1e-12, so
-    the difference is downstream of the convolution; see the issue note.)
+    the difference is downstream of the convolution: the release's own N = 1 path gives the same difference for this
+    kernel.)
     """
     import jax
     import jax.numpy as jnp
