@@ -8,11 +8,17 @@ import jax
 import jax.numpy as jnp
 
 
-def _dataset(N=2):
+def _dataset(N=2, n_lp=None, n_pixelization=None, kernel_size=11):
+    """A masked dataset with its PSF at N, the light profiles at `n_lp` and the pixelization at `n_pixelization`
+    (both N by default)."""
     shape, pixel_scale = (30, 30), 0.1
     rng = np.random.default_rng(0)
     psf = ag.Convolver.from_gaussian(
-        shape_native=(11, 11), pixel_scales=pixel_scale / N, sigma=0.08, normalize=True, convolve_over_sample_size=N
+        shape_native=(kernel_size, kernel_size),
+        pixel_scales=pixel_scale / N,
+        sigma=0.08,
+        normalize=True,
+        convolve_over_sample_size=N,
     )
     return ag.Imaging(
         data=ag.Array2D.no_mask(values=rng.normal(size=shape), pixel_scales=pixel_scale),
@@ -20,8 +26,8 @@ def _dataset(N=2):
         psf=psf,
         over_sample_size_lp=4,
         over_sample_size_pixelization=4,
-        convolve_over_sample_size_lp=N,
-        convolve_over_sample_size_pixelization=N,
+        convolve_over_sample_size_lp=N if n_lp is None else n_lp,
+        convolve_over_sample_size_pixelization=N if n_pixelization is None else n_pixelization,
     ).apply_mask(mask=ag.Mask2D.circular(shape_native=shape, pixel_scales=pixel_scale, radius=1.2))
 
 
@@ -54,23 +60,9 @@ def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state
 
 def test__jit_with_light_profiles_at_a_smaller_n_than_the_psf_matches_numpy():
     """Light profiles at N = 2 through the coarse kernel of a PSF held at N = 4, and at N = 1 beside N = 2."""
-    shape, pixel_scale = (30, 30), 0.1
-    rng = np.random.default_rng(1)
     for n_lp, n_pix in ((2, 4), (1, 2)):
         n = max(n_lp, n_pix)
-        psf = ag.Convolver.from_gaussian(
-            shape_native=(4 * n + 1, 4 * n + 1), pixel_scales=pixel_scale / n, sigma=0.08, normalize=True,
-            convolve_over_sample_size=n,
-        )
-        dataset = ag.Imaging(
-            data=ag.Array2D.no_mask(values=rng.normal(size=shape), pixel_scales=pixel_scale),
-            noise_map=ag.Array2D.no_mask(values=np.ones(shape), pixel_scales=pixel_scale),
-            psf=psf,
-            over_sample_size_lp=4,
-            over_sample_size_pixelization=4,
-            convolve_over_sample_size_lp=n_lp,
-            convolve_over_sample_size_pixelization=n_pix,
-        ).apply_mask(mask=ag.Mask2D.circular(shape_native=shape, pixel_scales=pixel_scale, radius=1.2))
+        dataset = _dataset(N=n, n_lp=n_lp, n_pixelization=n_pix, kernel_size=4 * n + 1)
         jitted = jax.jit(lambda offset_y: _log_likelihood(dataset, offset_y, jnp))
         for offset_y in (0.0, 0.05):
             assert np.isclose(float(jitted(offset_y)), _log_likelihood(dataset, offset_y, np), rtol=1e-10)
