@@ -1389,3 +1389,34 @@ def test__binned_image_keeps_the_origin_of_its_input_and_the_native_pixel_scale(
     assert result.mask.origin == (0.3, -0.2)
     assert result.mask.pixel_scales == (0.11, 0.11)
     assert np.array_equal(np.asarray(result.mask), np.asarray(native_mask))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Phase kernels (the polyphase form of a fine kernel)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("kernel_shape", [(9, 9), (7, 11), (3, 3)])
+def test__phase_kernel_values__are_the_binned_blur_of_a_unit_value_at_each_phase(n, kernel_shape):
+    """
+    A unit value in the fine pixel of phase (a, b) of a native pixel, convolved on a full fine frame with
+    `convolve2d` and block-meaned: its native image around that pixel is the phase kernel, and nothing lies outside
+    the phase kernel's footprint.
+    """
+    kernel = np.random.default_rng(1).random(kernel_shape)
+    phase_kernels = aa.Convolver.phase_kernel_values_from(values=kernel, factor=n)
+    footprint = tuple(2 * int(np.ceil((size // 2) / n)) + 1 for size in kernel_shape)
+    assert phase_kernels.shape == (n * n,) + footprint
+
+    reach = 6
+    size = 2 * reach + 1
+    ry, rx = footprint[0] // 2, footprint[1] // 2
+    for a in range(n):
+        for b in range(n):
+            frame = np.zeros((size * n, size * n))
+            frame[reach * n + a, reach * n + b] = 1.0
+            binned = convolve2d(frame, kernel, mode="same").reshape(size, n, size, n).mean(axis=(1, 3))
+            around = binned[reach - ry : reach + ry + 1, reach - rx : reach + rx + 1]
+            np.testing.assert_allclose(phase_kernels[a * n + b], around, rtol=0.0, atol=1e-15)
+            assert abs(binned.sum() - around.sum()) < 1e-14

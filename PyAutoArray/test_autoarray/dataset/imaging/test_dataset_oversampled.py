@@ -8,7 +8,6 @@ Every guard test asserts the exception TYPE and a PHRASE of its message. Geometr
 coordinates built independently (numpy repeats, floor arithmetic), not against the code under test.
 """
 
-import time
 
 import numpy as np
 import pytest
@@ -407,7 +406,7 @@ def native_masked_imaging():
     )
 
 
-def test__sparse_operator_argument_with_n2__dataset_exception():
+def test__sparse_operator_argument_built_at_n1_with_n2__dataset_exception():
     sparse_operator = native_masked_imaging().apply_sparse_operator().sparse_operator
     assert sparse_operator is not None
 
@@ -415,7 +414,8 @@ def test__sparse_operator_argument_with_n2__dataset_exception():
 
     with pytest.raises(
         aa.exc.DatasetException,
-        match="The sparse operator cannot be used with an oversampled PSF convolution",
+        match=r"built for a PSF at convolve_over_sample_size=1, but this dataset convolves its pixelization at "
+        r"convolve_over_sample_size_pixelization=2",
     ):
         aa.Imaging(
             data=masked.data,
@@ -429,19 +429,22 @@ def test__sparse_operator_argument_with_n2__dataset_exception():
         )
 
 
-@pytest.mark.parametrize("method", ["apply_sparse_operator", "apply_sparse_operator_cpu"])
-def test__apply_sparse_operator_with_n2__dataset_exception_before_the_build(
-    method, sparse_builders_fail
+@pytest.mark.parametrize(
+    "method, operator_type",
+    [
+        ("apply_sparse_operator", "ImagingSparseOperatorOversampled"),
+        ("apply_sparse_operator_cpu", "SparseLinAlgImagingNumbaOversampled"),
+    ],
+)
+def test__apply_sparse_operator_with_n2__builds_the_oversampled_operator(
+    method, operator_type, sparse_builders_fail
 ):
-    masked = masked_imaging_from(n=2)
+    # The native builders fail if called (the fixture): at N = 2 the oversampled operator is built instead.
+    dataset = getattr(masked_imaging_from(n=2), method)()
 
-    start = time.perf_counter()
-    with pytest.raises(
-        aa.exc.DatasetException,
-        match=r"do not call apply_sparse_operator / apply_sparse_operator_cpu",
-    ):
-        getattr(masked, method)()
-    assert time.perf_counter() - start < 0.5
+    assert type(dataset.sparse_operator).__name__ == operator_type
+    assert dataset.sparse_operator.convolve_over_sample_size == 2
+    assert dataset.convolve_over_sample_size_pixelization == 2
 
 
 @pytest.mark.parametrize("method", ["apply_sparse_operator", "apply_sparse_operator_cpu"])
@@ -485,7 +488,8 @@ def test__dataset_interface_with_sparse_operator_and_oversampled_psf__inversion_
 
     with pytest.raises(
         aa.exc.InversionException,
-        match=r"sparse operator and an oversampled PSF \(convolve_over_sample_size=2\)",
+        match=r"sparse operator was built for a PSF at convolve_over_sample_size=1, but its pixelization is "
+        r"convolved by a PSF at convolve_over_sample_size=2",
     ):
         build(dataset=interface_with(oversampled.psf), linear_obj_list=[mapper])
 
