@@ -40,6 +40,11 @@ __Figures__ (each a median over repeats after a warm-up; jax figures exclude the
    accuracy and numpy `log_likelihood` time.
 8. The pixelized `log_evidence` with light profiles and pixelization at their own N: (lp, pixelization) = (2, 2),
    (4, 2), (4, 4).
+9. The sparse operators at N = 1, 2, 4 (`benchmarks/sparse_operators.py`): the pixelized `log_evidence` through the
+   mapping path, the JAX operator (`apply_sparse_operator`, from numpy and under `jax.jit`) and the CPU operator
+   (`apply_sparse_operator_cpu`), each path's operator set-up, the part of the evidence its operator does, and its
+   memory (fresh process per path and N); and the pairwise CPU operator generalised to the fine grid, the
+   alternative the polyphase CPU operator was chosen over.
 
 Every timing is also given as a ratio to the (1, 4) figure of the same run, because absolute times on a shared
 machine drift. To keep the drift out of the ratios, the settings are timed in one process, round-robin: each round
@@ -58,6 +63,8 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+import sparse_operators
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -477,6 +484,7 @@ MEASUREMENTS = {
     "pixelized": measure_pixelized,
     "steep": measure_steep,
     "mixed": measure_mixed,
+    **sparse_operators.MEASUREMENTS,
 }
 
 
@@ -521,7 +529,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def report(results: dict, elapsed_s: float, steep: dict, mixed: dict) -> str:
+def report(results: dict, elapsed_s: float, steep: dict, mixed: dict, sparse: dict) -> str:
     base = results[(1, 4)]
 
     def ratio(key, setting):
@@ -626,6 +634,7 @@ def report(results: dict, elapsed_s: float, steep: dict, mixed: dict) -> str:
             f"| {n_lp} | {n_pix} | {ms(r['log_evidence_s'])} "
             f"| {r['log_evidence_s'] / mixed['2,2']['log_evidence_s']:.2f} |"
         )
+    lines += sparse_operators.report_lines(sparse, ms)
     lines += ["", "| target | ratio | limit | |", "|---|---|---|---|"]
     for name, key, setting, limit in TARGETS:
         value = ratio(key, setting)
@@ -642,6 +651,7 @@ def report(results: dict, elapsed_s: float, steep: dict, mixed: dict) -> str:
         f"| pixelized `log_evidence`, (lp, pixelization) = (4, 2) against (2, 2) | {mixed_ratio:.2f} | <= 1.2 "
         f"| {'met' if mixed_ratio <= 1.2 else 'MISSED'} |"
     )
+    lines += sparse_operators.target_lines(sparse)
     lines += [
         "",
         "Notes on reading the figures:",
@@ -735,8 +745,9 @@ def main():
     steep = run_child("steep", STEEP_SETTINGS)
     print("measuring pixelized fits with light profiles and pixelization at their own N, interleaved ...", flush=True)
     mixed = run_child("mixed", MIXED_SETTINGS)
+    sparse = sparse_operators.measure_all(run_child)
     elapsed = time.perf_counter() - start
-    text = report(results, elapsed, steep, mixed)
+    text = report(results, elapsed, steep, mixed, sparse)
     print("\n" + text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "benchmarks.md").write_text(text)
@@ -750,6 +761,7 @@ def main():
                 "results": {f"N={n},os_lp={o}": r for (n, o), r in results.items()},
                 "steep": steep,
                 "mixed": {f"lp={k.split(',')[0]},pixelization={k.split(',')[1]}": r for k, r in mixed.items()},
+                "sparse": sparse,
             },
             indent=2,
         )
