@@ -25,7 +25,7 @@ __What It Writes__
    with `image/dataset.fits` and the samples), `dataset.png` and `fit.png` (the release's subplots of the dataset
    and the best fit), and `figures.json` (the numbers printed below).
 
-Run it from anywhere (about 50 s; a second run loads the finished search instead of fitting again):
+Run it from anywhere (about 55 s; a second run loads the finished search instead of fitting again, about 15 s):
 
     .venv/bin/python autolens_workspace/scripts/imaging/modeling.py
 """
@@ -222,6 +222,12 @@ print(
     f"{log_likelihood:.4f}; chi-squared / pixel of the best fit {fit.chi_squared / mask.pixels_in_mask:.3f}"
 )
 assert np.isclose(fit.figure_of_merit, log_likelihood, rtol=1e-10)
+if (dataset_path / "tracer.json").exists():  # a simulated dataset: how far the short search got
+    fit_true = al.FitImaging(dataset=dataset, tracer=al.from_json(file_path=dataset_path / "tracer.json"))
+    print(
+        f"the model that made the data: log likelihood {fit_true.figure_of_merit:.4f}, chi-squared / pixel "
+        f"{fit_true.chi_squared / mask.pixels_in_mask:.3f}"
+    )
 
 aplt.subplot_imaging_dataset(dataset, output_path=output_path, output_filename="dataset", output_format="png")
 aplt.subplot_fit_imaging(fit=fit, output_path=output_path, output_format="png")

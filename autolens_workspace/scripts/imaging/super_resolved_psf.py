@@ -28,7 +28,7 @@ __What It Writes__
  - `autolens_workspace/output/super_resolved_psf/`: `psf.png` (true, estimated, their difference, the native PSF),
    `residuals.png` (the normalized residuals of the three fits) and `figures.json`.
 
-Run it from anywhere (about 25 s):
+Run it from anywhere (about 17 s):
 
     .venv/bin/python autolens_workspace/scripts/imaging/super_resolved_psf.py
 """
