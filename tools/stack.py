@@ -7,7 +7,7 @@ importable:
 
     python3 tools/stack.py fetch            download the five pinned release wheels into .cache/wheels
     python3 tools/stack.py wheel LIB        unpack LIB's release wheel, apply its series, repack into dist/
-    python3 tools/stack.py install          create .venv and install dist/ + autoconf/autofit + jax, numba, pytest
+    python3 tools/stack.py install          create .venv and install dist/ + autoconf/autofit + jax, numba, pytest, poppy
     python3 tools/stack.py pristine         unpack the untouched releases into .pristine/site (the reference)
     python3 tools/stack.py dev              turn each library into an editable git tree under dev/, used by .venv
     python3 tools/stack.py export           write each dev/ tree's commits back into its series
@@ -46,8 +46,10 @@ PATCHED = {
 }
 #: Installed unchanged from the release.
 UNPATCHED = ["autoconf", "autofit"]
-#: What .venv gets on top of the five libraries (the issue asks for the jax extra, numba and pytest).
-EXTRAS = ["numba", "pytest"]
+#: What .venv gets on top of the five libraries (the issue asks for the jax extra, numba and pytest). poppy is for
+#: the workspace scripts only (autolens_workspace/scripts/imaging/psf_from_file.py and super_resolved_psf.py compute
+#: telescope PSFs with it); the patched wheels gain no dependency. Versions are pinned in tools/constraints.txt.
+EXTRAS = ["numba", "pytest", "poppy"]
 
 WHEELS = ROOT / ".cache" / "wheels"
 BUILD = ROOT / "build"
@@ -327,6 +329,26 @@ def dev_mode() -> bool:
     return (VENV / DEV_MARKER).exists()
 
 
+def missing_extras() -> List[str]:
+    """The distributions of `EXTRAS` that .venv does not have (e.g. one added to EXTRAS after .venv was made)."""
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "for n in sys.argv[1:]:\n"
+        "    try: m.version(n)\n"
+        "    except m.PackageNotFoundError: print(n)\n"
+    )
+    return run([venv_python(), "-c", code, *EXTRAS], capture=True).stdout.split()
+
+
+def install_missing_extras(pip: List) -> None:
+    """Install the `EXTRAS` an existing .venv lacks, at the versions of tools/constraints.txt."""
+    missing = missing_extras()
+    if missing:
+        log(f"installing extras missing from .venv: {', '.join(missing)}")
+        cons = ["-c", CONSTRAINTS] if CONSTRAINTS.exists() else []
+        run([*pip, "install", "--quiet", *cons, *missing])
+
+
 def cmd_install() -> None:
     pip = [venv_python(), "-m", "pip", "--disable-pip-version-check"]
     if not venv_python().exists():
@@ -335,16 +357,18 @@ def cmd_install() -> None:
     versions = installed_versions()
     if dev_mode():
         log("dev mode: .venv imports the libraries from dev/ (run `make undev` to return to dist/ wheels)")
+        install_missing_extras(pip)
         return
     wheels = {lib: dist_wheel(lib) for lib in PATCHED}
     want = {lib: w.name.split("-")[1] for lib, w in wheels.items()}
     if all(versions.get(n, "-") == BASE_VERSION for n in UNPATCHED):
         stale = [lib for lib in PATCHED if versions[lib] != want[lib]]
-        if not stale:
+        if stale:
+            log(f"reinstalling changed wheels: {', '.join(wheels[l].name for l in stale)}")
+            run([*pip, "install", "--quiet", "--no-deps", "--force-reinstall", *[wheels[l] for l in stale]])
+        else:
             log("installed libraries match dist/")
-            return
-        log(f"reinstalling changed wheels: {', '.join(wheels[l].name for l in stale)}")
-        run([*pip, "install", "--quiet", "--no-deps", "--force-reinstall", *[wheels[l] for l in stale]])
+        install_missing_extras(pip)
         return
     log("installing the stack into .venv (first time: downloads jax, numba and the libraries' dependencies)")
     reqs = [f"{release_wheel(n)}" for n in UNPATCHED]

@@ -111,3 +111,15 @@ def test_installed_stack_is_the_built_series():
     versions = stack.installed_versions()
     for lib in stack.PATCHED:
         assert versions[lib] == stack.local_version(lib)
+
+
+def test_installed_venv_has_every_extra_at_its_pinned_version():
+    """`make build` installs EXTRAS (poppy for the workspace scripts, too) into .venv, at the constrained versions."""
+    assert stack.missing_extras() == []
+    pins = dict(
+        line.split("==") for line in stack.CONSTRAINTS.read_text().splitlines() if "==" in line and not line.startswith("#")
+    )
+    code = "import importlib.metadata as m, sys\nfor n in sys.argv[1:]: print(n, m.version(n))"
+    out = stack.run([stack.venv_python(), "-c", code, *stack.EXTRAS], capture=True).stdout.split()
+    for name, version in zip(out[::2], out[1::2]):
+        assert pins.get(name) == version, f"{name} {version} is not pinned in tools/constraints.txt"
