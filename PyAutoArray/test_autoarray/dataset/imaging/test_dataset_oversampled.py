@@ -9,6 +9,8 @@ coordinates built independently (numpy repeats, floor arithmetic), not against t
 """
 
 
+import logging
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -847,3 +849,64 @@ def test__fit_grids__carry_the_fine_grids_shifted_like_lp(offset):
         )
         np.testing.assert_array_equal(np.asarray(shifted.mask), np.asarray(original.mask))
         assert shifted.mask.pixel_scales == original.mask.pixel_scales
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The dataset says its N: one log line, the PSF panel's title
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__oversampled_dataset__logs_one_line_with_its_n_and_the_psf_pixel_scale(caplog):
+    with caplog.at_level(logging.INFO, logger="autoarray.dataset.imaging.dataset"):
+        imaging_from(psf=psf_from(n=4), n_lp=4, n_pixelization=2)
+    lines = [r.getMessage() for r in caplog.records if "Oversampled PSF convolution" in r.getMessage()]
+    assert lines == [
+        f"IMAGING - Oversampled PSF convolution: convolve_over_sample_size_lp = 4, "
+        f"convolve_over_sample_size_pixelization = 2; the 17 x 17 PSF is held at {PIXEL_SCALE / 4:g}\" per pixel, "
+        f"the data at {PIXEL_SCALE:g}\"."
+    ]
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="autoarray.dataset.imaging.dataset"):
+        imaging_from(psf=psf_from(n=1, shape=(5, 5)), n_lp=1, n_pixelization=1)
+    assert not [r for r in caplog.records if "Oversampled" in r.getMessage()]
+
+
+def test__convolution_title__names_n_only_for_an_oversampled_dataset():
+    from autoarray.plot.utils import convolution_title_from
+
+    assert convolution_title_from("Model Image", imaging_from(n_lp=2, n_pixelization=2)) == "Model Image (N = 2)"
+    assert (
+        convolution_title_from("Model Image", imaging_from(psf=psf_from(n=4), n_lp=4, n_pixelization=2))
+        == "Model Image (N = 4 light, 2 pixelization)"
+    )
+    native = imaging_from(psf=psf_from(n=1, shape=(5, 5)), n_lp=1, n_pixelization=1)
+    assert convolution_title_from("Model Image", native) == "Model Image"
+    assert convolution_title_from("Model Image", object()) == "Model Image"
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test__subplot_imaging_dataset__the_psf_panel_names_n_and_the_fine_pixel_scale(n, monkeypatch, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from autoarray.dataset.plot import imaging_plots
+    from autoarray.plot import array as plot_array_module
+
+    titles = []
+    original = plot_array_module.plot_array
+
+    def recording(*args, **kwargs):
+        titles.append(kwargs.get("title"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plot_array_module, "plot_array", recording)
+    if n == 1:
+        dataset = imaging_from(psf=psf_from(n=1, shape=(5, 5)), n_lp=1, n_pixelization=1)
+    else:
+        dataset = imaging_from(n_lp=n, n_pixelization=n)
+    imaging_plots.subplot_imaging_dataset(dataset=dataset, output_path=str(tmp_path), output_format="png")
+
+    expected = "Point Spread Function" if n == 1 else f'Point Spread Function, {PIXEL_SCALE / n:g}"/px (N = {n})'
+    assert expected in titles
+    assert (tmp_path / "dataset.png").exists()

@@ -264,17 +264,24 @@ def write_data(tmp_path):
 
 
 def write_poppy_like(path, n, oversamp=None, det_samp=None):
-    """A file laid out as poppy / STPSF write it: DET_SAMP (native) first, then the OVERSAMP extension."""
+    """
+    A file laid out as poppy 1.1.2's `Instrument.calc_psf` writes it: the OVERSAMP HDU (PIXELSCL, OVERSAMP,
+    DET_SAMP) first, then the DET_SAMP extension, binned to the detector, which records OVERSAMP = 1 for itself and
+    keeps DET_SAMP = n and CALCSAMP = n.
+    """
     native = aa.Convolver.from_gaussian(shape_native=(9, 9), pixel_scales=PIXEL_SCALE, sigma=0.15, normalize=True)
     fine = fine_psf_from(n=n)
-    primary = fits.PrimaryHDU(native.kernel.native.array)
-    primary.header["EXTNAME"] = "DET_SAMP"
-    primary.header["PIXELSCL"] = PIXEL_SCALE
-    extension = fits.ImageHDU(fine.kernel.native.array)
-    extension.header["EXTNAME"] = "OVERSAMP"
-    extension.header["PIXELSCL"] = PIXEL_SCALE / n
-    extension.header["OVERSAMP"] = n if oversamp is None else oversamp
+    primary = fits.PrimaryHDU(fine.kernel.native.array)
+    primary.header["EXTNAME"] = "OVERSAMP"
+    primary.header["PIXELSCL"] = PIXEL_SCALE / n
+    primary.header["OVERSAMP"] = n if oversamp is None else oversamp
+    primary.header["DET_SAMP"] = n if det_samp is None else det_samp
+    extension = fits.ImageHDU(native.kernel.native.array)
+    extension.header["EXTNAME"] = "DET_SAMP"
+    extension.header["PIXELSCL"] = PIXEL_SCALE
+    extension.header["OVERSAMP"] = 1
     extension.header["DET_SAMP"] = n if det_samp is None else det_samp
+    extension.header["CALCSAMP"] = n
     fits.HDUList([primary, extension]).writeto(path, overwrite=True)
     return native, fine
 
@@ -302,7 +309,7 @@ def test__poppy_file__oversamp_extension_by_extname_loads_with_the_n_its_pixelsc
         native_read = load(tmp_path, psf_hdu="OVERSAMP")
     assert native_read.psf.kernel.pixel_scales == (PIXEL_SCALE, PIXEL_SCALE)
 
-    # the DET_SAMP (native) extension loads at N = 1 without a word
+    # the DET_SAMP (native) extension, whose DET_SAMP is its sibling's, loads at N = 1 without a word
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(tmp_path, psf_hdu="DET_SAMP")
