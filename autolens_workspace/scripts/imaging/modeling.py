@@ -49,8 +49,9 @@ from autofit.aggregator.aggregator import Aggregator
 """
 __Logging__
 
-The library says at INFO level what it does with a dataset (for example, that adaptive over-sample sizes were
-rounded up to multiples of N), so we show INFO messages.
+The library says at INFO level what it does with a dataset: every oversampled `Imaging` logs one line with its N and
+the pixel scale its PSF is held at, and adaptive over-sample sizes rounded up to multiples of N are counted. So we
+show INFO messages. The plots name N too: the PSF panel of the dataset subplot and the model image of the fit's.
 """
 logging.basicConfig(level=logging.INFO)
 logging.getLogger("autoarray").setLevel(logging.INFO)
