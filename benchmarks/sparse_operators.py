@@ -259,7 +259,7 @@ def measure_fine_pairwise(settings) -> dict:
     figures = {}
     for (n,) in settings:
         dataset = bench.dataset_from(n, 4)
-        polyphase = SparseLinAlgImagingNumbaOversampled.from_oversampled_psf(noise_map=dataset.noise_map, psf=dataset.psf)
+        polyphase = SparseLinAlgImagingNumbaOversampled.from_oversampled_psf(mask=dataset.mask, psf=dataset.psf)
         kernels = polyphase.phase_kernels
         pad = kernels.shape[1]
         mask = np.asarray(dataset.mask)

@@ -1420,3 +1420,9 @@ def test__phase_kernel_values__are_the_binned_blur_of_a_unit_value_at_each_phase
             around = binned[reach - ry : reach + ry + 1, reach - rx : reach + rx + 1]
             np.testing.assert_allclose(phase_kernels[a * n + b], around, rtol=0.0, atol=1e-15)
             assert abs(binned.sum() - around.sum()) < 1e-14
+
+
+def test__phase_and_coarse_kernels_of_an_even_kernel__kernel_exception():
+    for function in (aa.Convolver.phase_kernel_values_from, aa.Convolver.coarse_kernel_values_from):
+        with pytest.raises(aa.exc.KernelException, match="has no centre pixel"):
+            function(values=np.ones((4, 5)), factor=2)

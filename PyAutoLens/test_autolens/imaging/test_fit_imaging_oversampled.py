@@ -627,7 +627,7 @@ def test__sparse_operators__log_evidence_equals_the_mapping_path(n_lp, n_pix, le
     if kind == "jax":
         expected_inversion = "InversionImagingSparse"
     else:
-        expected_inversion = "InversionImagingMapping" if n_pix > 1 else "InversionImagingSparseNumba"
+        expected_inversion = "InversionImagingSparseNumbaOversampled" if n_pix > 1 else "InversionImagingSparseNumba"
     assert type(mapping_fit.inversion).__name__ == "InversionImagingMapping"
     assert type(sparse_fit.inversion).__name__ == expected_inversion
 

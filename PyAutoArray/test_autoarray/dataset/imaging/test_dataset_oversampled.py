@@ -856,19 +856,19 @@ def test__fit_grids__carry_the_fine_grids_shifted_like_lp(offset):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test__oversampled_dataset__logs_one_line_with_its_n_and_the_psf_pixel_scale(caplog):
+def test__oversampled_dataset__logs_one_line_with_its_n_and_the_psf_pixel_scale_when_masked(caplog):
     with caplog.at_level(logging.INFO, logger="autoarray.dataset.imaging.dataset"):
-        imaging_from(psf=psf_from(n=4), n_lp=4, n_pixelization=2)
+        imaging_from(psf=psf_from(n=4), n_lp=4, n_pixelization=2).apply_mask(mask=mask_from())
     lines = [r.getMessage() for r in caplog.records if "Oversampled PSF convolution" in r.getMessage()]
     assert lines == [
         f"IMAGING - Oversampled PSF convolution: convolve_over_sample_size_lp = 4, "
-        f"convolve_over_sample_size_pixelization = 2; the 17 x 17 PSF is held at {PIXEL_SCALE / 4:g}\" per pixel, "
-        f"the data at {PIXEL_SCALE:g}\"."
+        f"convolve_over_sample_size_pixelization = 2; the 17 x 17 PSF kernel is held at {PIXEL_SCALE / 4:g}\" per "
+        f"pixel, the data at {PIXEL_SCALE:g}\"."
     ]
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="autoarray.dataset.imaging.dataset"):
-        imaging_from(psf=psf_from(n=1, shape=(5, 5)), n_lp=1, n_pixelization=1)
+        imaging_from(psf=psf_from(n=1, shape=(5, 5)), n_lp=1, n_pixelization=1).apply_mask(mask=mask_from())
     assert not [r for r in caplog.records if "Oversampled" in r.getMessage()]
 
 

@@ -2,7 +2,7 @@
 Tests of the sparse inversion paths with an oversampled PSF (`convolve_over_sample_size` N > 1): the JAX FFT operator
 (`Imaging.apply_sparse_operator`, an `ImagingSparseOperatorOversampled` used by `InversionImagingSparse`) and the CPU
 polyphase operator (`Imaging.apply_sparse_operator_cpu`, a `SparseLinAlgImagingNumbaOversampled`, which forms the
-operated mapping matrix for the mapping-path linear algebra).
+operated mapping matrix for the mapping-path linear algebra of `InversionImagingSparseNumbaOversampled`).
 
 References are independent of the operators: the blurred mapping matrix B of a brute-force fine convolution (the
 mapper's fine mapping matrix placed on the full fine frame, `scipy.signal.convolve2d` with the fine kernel, N x N block
@@ -126,7 +126,7 @@ def test__sparse_operator__curvature_data_vector_and_mapped_data_equal_brute_for
     mapper = mapper_from(dataset, mesh_name)
     inversion = inversion_from(dataset, [mapper])
 
-    expected_type = "InversionImagingSparse" if kind == "jax" else "InversionImagingMapping"
+    expected_type = "InversionImagingSparse" if kind == "jax" else "InversionImagingSparseNumbaOversampled"
     assert type(inversion).__name__ == expected_type
 
     kernel = np.asarray(dataset.psf.kernel.native.array)
@@ -141,6 +141,49 @@ def test__sparse_operator__curvature_data_vector_and_mapped_data_equal_brute_for
     reconstruction = np.asarray(inversion.reconstruction)
     assert_close(inversion.mapped_reconstructed_operated_data.array, operated @ reconstruction)
     assert_close(inversion.mapped_reconstructed_data.array, np.asarray(mapper.mapping_matrix) @ reconstruction)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("n", [2, 3])
+def test__non_square_image_off_centre_mask_and_even_non_square_kernel__equal_brute_force(n, kind):
+    """
+    Nothing is square or centred, so a swap of y and x (in the frame, the crop, the footprint or the index maps)
+    would show: a 14 x 17 image, a mask off its centre, and an even 4N x (2N + 2) kernel (held as its odd 2 x 2
+    average).
+    """
+    shape = (14, 17)
+    rng = np.random.default_rng(2)
+    values = fine_kernel_values_from(n)[: 4 * n, : 2 * n + 2]
+    dataset = aa.Imaging(
+        data=aa.Array2D.no_mask(values=rng.normal(size=shape) + 1.0, pixel_scales=PIXEL_SCALE),
+        noise_map=aa.Array2D.no_mask(values=0.3 + rng.random(shape), pixel_scales=PIXEL_SCALE),
+        psf=aa.Convolver(
+            kernel=aa.Array2D.no_mask(values=values / values.sum(), pixel_scales=PIXEL_SCALE / n),
+            convolve_over_sample_size=n,
+        ),
+        over_sample_size_lp=n,
+        over_sample_size_pixelization=n,
+        convolve_over_sample_size_lp=n,
+        convolve_over_sample_size_pixelization=n,
+    ).apply_mask(
+        mask=aa.Mask2D.circular(shape_native=shape, pixel_scales=PIXEL_SCALE, radius=0.9, centre=(0.4, -0.5))
+    )
+    dataset = with_sparse_operator(dataset, kind)
+    kernel = np.asarray(dataset.psf.kernel.native.array)
+    assert kernel.shape == (4 * n + 1, 2 * n + 3)
+
+    mapper = mapper_from(dataset)
+    inversion = inversion_from(dataset, [mapper])
+    operated = brute_force_operated_mapping_matrix_from(
+        np.asarray(mapper.mapping_matrix_oversampled_from(n)), dataset.mask, n, kernel
+    )
+    data, noise = np.asarray(dataset.data.array), np.asarray(dataset.noise_map.array)
+
+    assert_close(inversion.curvature_matrix, operated.T @ (operated / noise[:, None] ** 2))
+    assert_close(inversion.data_vector, operated.T @ (data / noise**2))
+    assert_close(
+        inversion.mapped_reconstructed_operated_data.array, operated @ np.asarray(inversion.reconstruction)
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -166,6 +209,54 @@ def test__asymmetric_kernel__the_flipped_kernel_gives_another_answer(kind):
         assert (difference < RTOL) == matches, (flip, difference)
         if flip:
             assert difference > 1.0e-3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test__adaptive_over_sample_sizes__curvature_and_data_vector_equal_brute_force(kind):
+    """
+    Radial-bin sizes (2N at the centre, N outside, some rounded up): each fine pixel's triplets carry its own
+    1 / k_i**2, and the operators still give the brute force of the (adaptive) fine mapping matrix.
+    """
+    n = 2
+    sizes = aa.util.over_sample.over_sample_size_via_radial_bins_from(
+        grid=aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PIXEL_SCALE),
+        sub_size_list=[2 * n, n - 1],
+        radial_list=[0.5],
+    )
+    dataset = with_sparse_operator(masked_dataset_from(n, sizes), kind)
+    assert sorted(np.unique(np.asarray(dataset.grids.pixelization.over_sample_size.array)).tolist()) == [n, 2 * n]
+    mapper = mapper_from(dataset)
+    inversion = inversion_from(dataset, [mapper])
+
+    operated = brute_force_operated_mapping_matrix_from(
+        np.asarray(mapper.mapping_matrix_oversampled_from(n)), dataset.mask, n, np.asarray(dataset.psf.kernel.native.array)
+    )
+    data, noise = np.asarray(dataset.data.array), np.asarray(dataset.noise_map.array)
+    assert_close(inversion.curvature_matrix, operated.T @ (operated / noise[:, None] ** 2))
+    assert_close(inversion.data_vector, operated.T @ (data / noise**2))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test__two_mappers__the_off_diagonal_block_equals_brute_force(kind):
+    """Two mappers (a rectangular and a Delaunay mesh) on the same data: every block of F through each operator."""
+    n = 2
+    dataset = with_sparse_operator(masked_dataset_from(n, 4), kind)
+    mappers = [mapper_from(dataset, "rectangular"), mapper_from(dataset, "delaunay")]
+    inversion = inversion_from(dataset, mappers)
+
+    kernel = np.asarray(dataset.psf.kernel.native.array)
+    operated = np.hstack(
+        [
+            brute_force_operated_mapping_matrix_from(
+                np.asarray(mapper.mapping_matrix_oversampled_from(n)), dataset.mask, n, kernel
+            )
+            for mapper in mappers
+        ]
+    )
+    noise = np.asarray(dataset.noise_map.array)
+    expected = operated.T @ (operated / noise[:, None] ** 2)
+    assert_close(inversion.curvature_matrix, expected)
+    assert np.max(np.abs(expected[: mappers[0].pixels, mappers[0].pixels :])) > 1e-3 * np.max(np.abs(expected))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -199,7 +290,9 @@ def test__linear_function_beside_a_mapper__every_block_equals_the_mapping_path(n
     mapping = inversion_from(mapping_dataset, linear_obj_list(mapping_dataset))
     sparse = inversion_from(sparse_dataset, linear_obj_list(sparse_dataset))
     assert type(mapping).__name__ == "InversionImagingMapping"
-    assert type(sparse).__name__ == ("InversionImagingSparse" if kind == "jax" else "InversionImagingMapping")
+    assert type(sparse).__name__ == (
+        "InversionImagingSparse" if kind == "jax" else "InversionImagingSparseNumbaOversampled"
+    )
 
     assert_close(sparse.curvature_matrix, mapping.curvature_matrix)
     assert_close(sparse.data_vector, mapping.data_vector)
@@ -216,7 +309,11 @@ def test__pixelization_at_a_smaller_n__the_operator_is_built_for_the_pixelizatio
     """
     mapping_dataset = masked_dataset_from(n_psf, 2 * n_psf, n_pixelization=n_pix)
     sparse_dataset = with_sparse_operator(mapping_dataset, kind)
-    assert sparse_dataset.sparse_operator.convolve_over_sample_size == n_pix
+    operator = sparse_dataset.sparse_operator
+    if n_pix == 1:
+        assert type(operator).__name__ in ("ImagingSparseOperator", "SparseLinAlgImagingNumba")
+    else:
+        assert operator.convolve_over_sample_size == n_pix
 
     mapping = inversion_from(mapping_dataset, [mapper_from(mapping_dataset)])
     sparse = inversion_from(sparse_dataset, [mapper_from(sparse_dataset)])
@@ -256,3 +353,17 @@ def test__an_operator_built_for_another_n__dataset_exception(kind):
             match=rf"built for a PSF at convolve_over_sample_size={built}.*apply_sparse_operator",
         ):
             imaging_with(operator, n)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test__linear_function_without_override__inversion_exception(kind):
+    """A linear function's native mapping matrix cannot be convolved by the fine PSF, on any path."""
+    dataset = with_sparse_operator(masked_dataset_from(2, 4), kind)
+    pixels = dataset.mask.pixels_in_mask
+    func = MockLinearObjFuncList(
+        parameters=1, grid=dataset.grids.lp, mapping_matrix=np.ones((pixels, 1)), regularization=None
+    )
+    inversion = inversion_from(dataset, [func, mapper_from(dataset)])
+
+    with pytest.raises(aa.exc.InversionException, match="has no operated_mapping_matrix_override"):
+        inversion.curvature_matrix
