@@ -652,3 +652,25 @@ def test__jax_sparse_operator__jit_log_evidence_equals_the_numpy_mapping_path(n)
 
     assert float(jitted(EINSTEIN_RADIUS)) == pytest.approx(expected, rel=1e-10)
     assert float(log_evidence(EINSTEIN_RADIUS, sparse, np)) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("N", [1, 2])
+def test__subplot_fit__the_model_image_panel_names_n(N, monkeypatch, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from autolens.imaging.plot import fit_imaging_plots
+
+    titles = []
+    original = fit_imaging_plots.plot_array
+
+    def recording(*args, **kwargs):
+        titles.append(kwargs.get("title"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fit_imaging_plots, "plot_array", recording)
+    dataset = masked_dataset_from(psf=fine_psf_from(N=N), N=N, k=2, data=np.random.default_rng(1).normal(size=SHAPE))
+    tracer, _, _ = standard_tracer()
+    fit_imaging_plots.subplot_fit(fit=al.FitImaging(dataset=dataset, tracer=tracer), output_path=str(tmp_path), output_format="png")
+
+    assert ("Model Image" if N == 1 else f"Model Image (N = {N})") in titles
