@@ -132,7 +132,6 @@ def measure_sparse_jit(settings) -> dict:
 def _warm_numba():
     """Compile the numba functions of both CPU operators on a tiny dataset, so that a memory figure excludes it."""
     import autoarray as aa
-    import autolens as al
 
     import oversampled_psf as bench
 
