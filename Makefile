@@ -1,7 +1,8 @@
 # The oversampled-PSF patch series on the PyAutoLens 2026.5.1.4 release.
 #
 #   make build    download the pinned wheels, apply the series, repack into dist/, install into .venv
-#   make test     build if needed, then our unit tests, the differential suite and the workspace scripts
+#   make test     build if needed, then the base suites, our unit tests, the differential suite and the workspace scripts
+#   make base-suites  the release's own test suites on the patched stack and on the pristine release
 #   make demo     build if needed, then run autolens_workspace/scripts/imaging/simulator.py
 #   make dev      turn each patched library into an editable git tree under dev/, imported by .venv
 #   make export   write the dev/ trees' commits back into PyAutoArray/ PyAutoGalaxy/ PyAutoLens/ patches
@@ -16,7 +17,7 @@ VPY     := .venv/bin/python
 STAMPS  := build/.stamps
 PYTEST_ARGS ?=
 
-.PHONY: build wheels test demo dev export undev status bench prefixes clean
+.PHONY: build wheels test base-suites demo dev export undev status bench prefixes clean
 
 build: $(STAMPS)/installed $(STAMPS)/pristine
 
@@ -44,8 +45,14 @@ $(STAMPS)/pristine: $(STAMPS)/fetched
 	$(STACK) pristine
 	@touch $@
 
+# Both steps always run; the target fails if either does. pytest runs last, so its summary closes the output.
 test: build
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	@status=0; $(VPY) tools/base_suites.py || status=1; $(VPY) -m pytest $(PYTEST_ARGS) || status=1; exit $$status
+
+# The base release's own suites (../shared/base-suites) on both stacks; fails on any test that passes on the
+# pristine release and not on the patched stack.
+base-suites: build
+	$(VPY) tools/base_suites.py
 
 demo: build
 	$(VPY) autolens_workspace/scripts/imaging/simulator.py

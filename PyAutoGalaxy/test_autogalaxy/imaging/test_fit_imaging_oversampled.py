@@ -780,3 +780,41 @@ def test__adaptive_sizes__unmasked_blurred_image_equals_model_data_inside_the_ma
     np.testing.assert_allclose(unmasked[~native], fit.model_data.array, rtol=0, atol=1e-10 * peak)
     assert np.all(np.isfinite(unmasked))
     assert np.min(unmasked[native]) > 0.0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# A PSF replaced on a dataset after a first fit
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(2, 2), (1, 2), (2, 4)])
+def test__psf_replaced_after_a_fit__next_fit_uses_the_new_psf(n_lp, n_pix):
+    """
+    `dataset.psf = other` after a first fit: the next fit equals the fit of a dataset built with `other` from the
+    start (at equal sizes the PSF itself, at a smaller light-profile size the new PSF's coarse kernel; to round-off,
+    as the replaced PSF convolves on a frame of its own), and differs from the first fit by more than 1e-2 of the
+    peak.
+    """
+    n_psf = max(n_lp, n_pix)
+
+    def dataset_with(psf):
+        return ag.Imaging(
+            data=aa.Array2D.zeros(shape_native=(30, 30), pixel_scales=PS),
+            noise_map=aa.Array2D.full(fill_value=1.0, shape_native=(30, 30), pixel_scales=PS),
+            psf=psf,
+            over_sample_size_lp=2 * n_psf,
+            over_sample_size_pixelization=2 * n_psf,
+            convolve_over_sample_size_lp=n_lp,
+            convolve_over_sample_size_pixelization=n_pix,
+        ).apply_mask(mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2))
+
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.02, -0.01), intensity=1.0, sigma=0.06))
+    dataset = dataset_with(fine_psf_from(N=n_psf, sigma=0.05))
+    first = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+
+    dataset.psf = fine_psf_from(N=n_psf, sigma=0.12)
+    second = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+    fresh = ag.FitImaging(dataset=dataset_with(fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
+
+    np.testing.assert_allclose(second, fresh.model_data.array, rtol=0, atol=1e-12 * np.max(first))
+    assert np.max(np.abs(second - first)) > 1e-2 * np.max(first)
