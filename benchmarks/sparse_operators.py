@@ -4,20 +4,26 @@ Benchmark of the sparse (w-tilde) operators at N > 1, run by `make bench` throug
 On the standard pixelized scene (100 x 100 at 0.1", 3" mask, 1,024 source pixels, over_sample_size_pixelization = 4)
 a pixelized `log_evidence` is timed through three paths at N = 1, 2 and 4:
 
-- mapping: no sparse operator, the mapping-matrix inversion;
-- jax: `Imaging.apply_sparse_operator()`, the JAX FFT operator (`ImagingSparseOperator` at N = 1,
-  `ImagingSparseOperatorOversampled` at N > 1), called from numpy (`FitImaging(xp=np)`) and under `jax.jit`;
-- cpu: `Imaging.apply_sparse_operator_cpu()`, numba (the release's pairwise operator at N = 1, the polyphase operator
-  at N > 1).
+- mapping: no sparse operator, the mapping-matrix inversion (at N > 1 the fine mapping matrix convolved on the compact
+  fine frame in column blocks);
+- jax: `Imaging.apply_sparse_operator()`, called from numpy (`FitImaging(xp=np)`) and under `jax.jit`;
+- cpu: `Imaging.apply_sparse_operator_cpu()`.
+
+At N = 1 these are the release's operators: the JAX FFT operator (`ImagingSparseOperator`) and the numba pairwise
+operator (`SparseLinAlgImagingNumba`). At N > 1 both calls attach the same `ImagingPhaseKernelOperator`: it forms the
+blurred mapping matrix H A from the mapper's sparse sub-pixel mappings with the PSF's N^2 phase kernels (numba on
+numpy, one scatter-add under JAX), and the dataset gets the mapping inversion, whose linear algebra follows.
 
 Memory: in a fresh process per (path, N), the growth of the maximum resident set from the built dataset to the end
-of one `log_evidence` (the operator's set-up included); numba's functions are compiled first on a tiny dataset, so
-their compilation is not counted.
+of one `log_evidence` (the operator's set-up included); the numba functions a path uses are compiled first on a tiny
+dataset, so their compilation is not counted.
 
-The CPU path at N > 1 was chosen by measuring the alternative on the same scene: the release's pairwise operator
-generalised to the fine grid (W = K^T D^T C^-1 D K stored for every pair of fine pixels the kernel links, its
-curvature summed over those pairs by the release's own numba function). `measure_fine_pairwise` builds it at N = 2
-(its curvature matrix is checked against the mapping path's), and counts its pairs at N = 4.
+The phase-kernel operator was chosen over the alternative measured here on the same scene: the release's pairwise
+operator generalised to the fine grid (W = K^T D^T C^-1 D K stored for every pair of fine pixels the kernel links,
+its curvature summed over those pairs by the release's own numba function). `measure_fine_pairwise` rebuilds it from
+the PSF's phase kernels (`Convolver.phase_kernel_values_from`) and the mapper's sub-pixel mappings binned to fine
+pixels by its over-sampler (`OverSampler.fine_index_for_sub_slim_from`), builds it at N = 1 and 2 (its curvature
+matrix is checked against the mapping path's), and counts its pairs at N = 4.
 """
 import resource
 import time
@@ -47,8 +53,8 @@ def _log_evidence(dataset, tracer, xp=np):
 def _timed_log_evidence(dataset, tracer):
     """
     A function computing a fresh fit's `log_evidence`, and the list its calls append (total, operator's part) to:
-    the operator's part is the operated mapping matrix (mapping path, and the CPU path at N > 1, whose operator
-    forms it) or the curvature matrix from the sparse operator (JAX path, and the CPU path at N = 1).
+    the operator's part is the operated mapping matrix (mapping path, and both sparse paths at N > 1, whose
+    phase-kernel operator forms it) or the curvature matrix from the sparse operator (both sparse paths at N = 1).
     """
     import autolens as al
 
@@ -71,6 +77,41 @@ def _timed_log_evidence(dataset, tracer):
     return call, times
 
 
+def _formations_per_log_evidence(dataset, tracer) -> int:
+    """
+    How many times one `log_evidence` forms the mapper's blurred mapping matrix H A: calls of the native
+    `Convolver.convolved_mapping_matrix_from` (N = 1) or of the oversampled mapper's
+    `AbstractInversionImaging.operated_mapping_matrix_oversampled_from` (N > 1, mapping path and phase-kernel
+    operator alike), counted by wrapping them for one call.
+    """
+    from autoarray.inversion.inversion.imaging.abstract import AbstractInversionImaging
+    from autoarray.operators.convolver import Convolver
+
+    count = [0]
+    originals = {
+        (Convolver, "convolved_mapping_matrix_from"): Convolver.convolved_mapping_matrix_from,
+        (AbstractInversionImaging, "operated_mapping_matrix_oversampled_from"): (
+            AbstractInversionImaging.operated_mapping_matrix_oversampled_from
+        ),
+    }
+
+    def counted(function):
+        def wrapper(*args, **kwargs):
+            count[0] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    try:
+        for (cls, name), function in originals.items():
+            setattr(cls, name, counted(function))
+        _log_evidence(dataset, tracer)
+    finally:
+        for (cls, name), function in originals.items():
+            setattr(cls, name, function)
+    return count[0]
+
+
 def measure_sparse(settings) -> dict:
     """
     Figure 9, time: every (path, N) interleaved in one process (numpy `log_evidence`, its operator's part) and the
@@ -87,7 +128,9 @@ def measure_sparse(settings) -> dict:
             start = time.perf_counter()
             dataset = _dataset_with_path(base, path)
             figures[key] = {"setup_s": time.perf_counter() - start}
+            figures[key]["operator"] = type(dataset.sparse_operator).__name__ if path != "mapping" else "-"
             figures[key]["log_evidence"] = float(_log_evidence(dataset, tracer))
+            figures[key]["formations"] = _formations_per_log_evidence(dataset, tracer)
             functions[key], times[key] = _timed_log_evidence(dataset, tracer)
     bench.interleaved_medians(functions, rounds=3)
     for key, values in times.items():
@@ -130,7 +173,10 @@ def measure_sparse_jit(settings) -> dict:
 
 
 def _warm_numba():
-    """Compile the numba functions of both CPU operators on a tiny dataset, so that a memory figure excludes it."""
+    """
+    Compile the numba functions of the sparse operators on a tiny dataset (the release's pairwise operator at N = 1,
+    the phase-kernel operator at N = 2), so that a memory figure excludes it.
+    """
     import autoarray as aa
 
     import oversampled_psf as bench
@@ -159,7 +205,7 @@ def measure_sparse_memory(settings) -> dict:
 
     ((path, n),) = settings
     n = int(n)
-    if path == "cpu":
+    if path == "cpu" or (path == "jax" and n > 1):  # at N > 1 both sparse paths form H A with numba on numpy
         _warm_numba()
     dataset = bench.dataset_from(n, 4)
     tracer = bench.pixelized_tracer()
@@ -240,17 +286,35 @@ def _fine_pairwise_functions():
     return pairs
 
 
+def fine_triplets_from(mapper, n):
+    """
+    The fine mapping matrix A of a mapper as triplets (fine pixel, source pixel, value), from its sub-pixel mappings:
+    sub-pixel s lies in fine pixel f(s) (pixel-major, `OverSampler.fine_index_for_sub_slim_from`) and adds its
+    weight times 1 / k^2 (the fine pixel's mean over its k x k sub-pixels). Unused slots get column -1.
+    """
+    fine_index, fine_weight = mapper.over_sampler.fine_index_for_sub_slim_from(convolve_over_sample_size=n)
+    pix_indexes = np.asarray(mapper.pix_indexes_for_sub_slim_index)
+    pix_weights = np.asarray(mapper.pix_weights_for_sub_slim_index)
+    pix_sizes = np.asarray(mapper.pix_sizes_for_sub_slim_index)
+    sub_pixels, slots = pix_indexes.shape
+    used = np.arange(slots)[None, :] < pix_sizes[:, None]
+    rows = np.repeat(fine_index, slots)
+    cols = np.where(used & (pix_indexes >= 0), pix_indexes, -1).reshape(-1)
+    vals = (pix_weights * used).reshape(-1) * fine_weight[rows]
+    return rows, cols, vals
+
+
 def measure_fine_pairwise(settings) -> dict:
     """
-    The alternative CPU operator at N = 2: set-up time, pairs and memory, its curvature matrix's time (the release's
-    `curvature_matrix_via_sparse_operator_from` on the fine pairs) and agreement with the mapping path; at N = 4 only
-    its pair count (and so its memory).
+    The alternative CPU operator at N = 1 and 2: set-up time, pairs and memory, its curvature matrix's time (the
+    release's `curvature_matrix_via_sparse_operator_from` on the fine pairs) and agreement with the mapping path; at
+    N = 4 only its pair count (and so its memory).
+
+    Fine pixel f is pixel-major (native pixel f // N^2, phase f % N^2 = a N + b), as the library orders fine values;
+    the phase kernels are the PSF's own (`Convolver.phase_kernel_values_from`; at N = 1 the kernel itself).
     """
     import autolens as al
     from autoarray.inversion.inversion.imaging_numba import inversion_imaging_numba_util as numba_util
-    from autoarray.inversion.inversion.imaging_numba.inversion_imaging_numba_util import (
-        SparseLinAlgImagingNumbaOversampled,
-    )
 
     import oversampled_psf as bench
 
@@ -258,33 +322,34 @@ def measure_fine_pairwise(settings) -> dict:
     figures = {}
     for (n,) in settings:
         dataset = bench.dataset_from(n, 4)
-        polyphase = SparseLinAlgImagingNumbaOversampled.from_oversampled_psf(mask=dataset.mask, psf=dataset.psf)
-        kernels = polyphase.phase_kernels
+        kernels = np.ascontiguousarray(dataset.psf.phase_kernel_values_from(), dtype=np.float64)
         pad = kernels.shape[1]
         mask = np.asarray(dataset.mask)
+        pixels = int(np.sum(~mask))
         slim_padded = np.full((mask.shape[0] + 2 * pad, mask.shape[1] + 2 * pad), -1, dtype=np.int64)
-        slim_padded[pad:-pad, pad:-pad][~mask] = np.arange(int(np.sum(~mask)))
-        fine_index = np.full((int(np.sum(~mask)), n * n), -1, dtype=np.int64)
-        native_slim = slim_padded[polyphase.native_y_for_fine_slim + pad, polyphase.native_x_for_fine_slim + pad]
-        fine_index[native_slim, polyphase.phase_for_fine_slim] = np.arange(native_slim.shape[0])
+        slim_padded[pad:-pad, pad:-pad][~mask] = np.arange(pixels)
+        fine_pixels = pixels * n * n
+        fine = np.arange(fine_pixels)
+        native = np.asarray(dataset.mask.derive_indexes.native_for_slim).astype(np.int64)[fine // (n * n)]
+        fine_index = fine.reshape(pixels, n * n)  # fine pixel of (native slim q, phase c): q N^2 + c
         inverse_variances = 1.0 / np.asarray(dataset.noise_map.array) ** 2
         args = (
             kernels,
             slim_padded,
             pad,
-            polyphase.native_y_for_fine_slim,
-            polyphase.native_x_for_fine_slim,
-            polyphase.phase_for_fine_slim,
+            np.ascontiguousarray(native[:, 0]),
+            np.ascontiguousarray(native[:, 1]),
+            fine % (n * n),
             fine_index,
             inverse_variances,
         )
-        lengths = np.zeros(native_slim.shape[0], dtype=np.int64)
+        lengths = np.zeros(fine_pixels, dtype=np.int64)
 
         empty, no_indexes = np.zeros(0), np.zeros(0, dtype=np.int64)
         key = str(n)
         # The pairs with W > 0: their number and memory, without computing W.
         total = pairs(*args, 0, empty, no_indexes, lengths)
-        figures[key] = {"pairs": int(total), "operator_mb": total * 16 / 1e6, "fine_pixels": int(lengths.shape[0])}
+        figures[key] = {"pairs": int(total), "operator_mb": total * 16 / 1e6, "fine_pixels": int(fine_pixels)}
         if n > 2:
             continue
 
@@ -299,9 +364,7 @@ def measure_fine_pairwise(settings) -> dict:
         tracer = bench.pixelized_tracer()
         inversion = al.FitImaging(dataset=dataset, tracer=tracer).inversion
         mapper = inversion.linear_obj_list[0]
-        rows, cols, vals = (np.asarray(a) for a in mapper.sparse_triplets_oversampled_from(
-            convolve_over_sample_size=n, rect_index_for_fine_slim=np.arange(lengths.shape[0])
-        ))
+        rows, cols, vals = fine_triplets_from(mapper, n)
 
         def curvature():
             keep = (cols >= 0) & (vals != 0.0)
@@ -309,11 +372,11 @@ def measure_fine_pairwise(settings) -> dict:
             unique, inverse = np.unique(key_, return_inverse=True)
             weights = np.bincount(inverse, weights=vals[keep])
             unique_rows, unique_cols = unique // mapper.params, unique % mapper.params
-            pix_lengths = np.bincount(unique_rows, minlength=lengths.shape[0])
+            pix_lengths = np.bincount(unique_rows, minlength=fine_pixels)
             starts = np.cumsum(pix_lengths) - pix_lengths
             slot = np.arange(unique.shape[0]) - starts[unique_rows]
-            data_to_pix_unique = np.full((lengths.shape[0], pix_lengths.max()), -1, dtype=np.int64)
-            data_weights = np.zeros((lengths.shape[0], pix_lengths.max()))
+            data_to_pix_unique = np.full((fine_pixels, pix_lengths.max()), -1, dtype=np.int64)
+            data_weights = np.zeros((fine_pixels, pix_lengths.max()))
             data_to_pix_unique[unique_rows, slot] = unique_cols
             data_weights[unique_rows, slot] = weights
             return numba_util.curvature_matrix_via_sparse_operator_from(
@@ -369,6 +432,13 @@ def measure_all(run_child) -> dict:
 
 
 def _faster_sparse_path(paths: dict, n: int) -> str:
+    """
+    The faster sparse path at N. When both paths hold the same operator class (at N > 1 both attach the
+    phase-kernel operator, so their difference is noise) it is the CPU path, whose N = 1 operator is the release's
+    numba one: its memory at N = 1 is the stricter reference.
+    """
+    if paths[f"jax,{n}"]["operator"] == paths[f"cpu,{n}"]["operator"]:
+        return "cpu"
     return min(("jax", "cpu"), key=lambda path: paths[f"{path},{n}"]["log_evidence_s"])
 
 
@@ -377,35 +447,44 @@ def report_lines(sparse: dict, ms) -> list:
     lines = [
         "",
         "The sparse operators (figure 9). The pixelized case's `log_evidence` through the mapping path and each "
-        "sparse path (`benchmarks/sparse_operators.py`): numpy (`FitImaging(xp=np)`, the JAX operator then runs "
-        "its own JAX code un-jitted) interleaved, and under `jax.jit` (the einstein radius traced). The operator's "
-        "part is the operated mapping matrix (mapping path; CPU path at N > 1, whose polyphase operator forms it) "
-        "or the curvature matrix from the operator (JAX path; CPU path at N = 1); the rest is the mapper, "
-        "regularization, solve and fit. Memory: growth of the process's maximum resident set from the built "
-        "dataset to the end of one `log_evidence`, the operator's set-up included, in a fresh process (numba "
-        "compiled beforehand).",
+        "sparse path (`benchmarks/sparse_operators.py`): numpy (`FitImaging(xp=np)`; the JAX operator of N = 1 then "
+        "runs its own JAX code un-jitted) interleaved, and under `jax.jit` (the einstein radius traced). At N = 1 "
+        "the sparse paths are the release's operators (jax: `ImagingSparseOperator`, cpu: `SparseLinAlgImagingNumba`); "
+        "at N > 1 both attach the same `ImagingPhaseKernelOperator`, which forms the blurred mapping matrix H A from "
+        "the mapper's sub-pixel mappings with the N^2 phase kernels (numba on numpy, a scatter-add under jax.jit) "
+        "and gives the dataset the mapping inversion. The operator's part is one forming of the operated mapping "
+        "matrix (mapping path; both sparse paths at N > 1) or the curvature matrix from the operator (sparse paths "
+        "at N = 1); the rest is the mapper, regularization, solve and fit. 'H A formed' counts how often a "
+        "`log_evidence` forms the mapper's blurred mapping matrix; the jax.jit first call traces, compiles and runs "
+        "once. Memory: growth of the process's maximum "
+        "resident set from the built dataset to the end of one `log_evidence`, the operator's set-up included, in "
+        "a fresh process (numba compiled beforehand).",
         "",
-        "| N | path | operator set-up | log_evidence numpy | / mapping | / own N = 1 | operator's part | rest "
-        "| log_evidence jax.jit | memory | / own N = 1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | path | operator | operator set-up | log_evidence numpy | / mapping | / own N = 1 | operator's part "
+        "| rest | H A formed | log_evidence jax.jit | jax.jit first call | memory | / own N = 1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in SPARSE_NS:
         for path in PATHS:
             r, own, mapping = paths[f"{path},{n}"], paths[f"{path},1"], paths[f"mapping,{n}"]
             jit = ms(r["log_evidence_jit_s"]) if "log_evidence_jit_s" in r else "-"
+            jit_first = ms(r["jit_first_call_s"]) if "jit_first_call_s" in r else "-"
             lines.append(
-                f"| {n} | {path} | {ms(r['setup_s']) if path != 'mapping' else '-'} | {ms(r['log_evidence_s'])} "
+                f"| {n} | {path} | {r['operator']} | {ms(r['setup_s']) if path != 'mapping' else '-'} "
+                f"| {ms(r['log_evidence_s'])} "
                 f"| {r['log_evidence_s'] / mapping['log_evidence_s']:.2f} "
                 f"| {r['log_evidence_s'] / own['log_evidence_s']:.2f} | {ms(r['operator_part_s'])} "
-                f"| {ms(r['log_evidence_s'] - r['operator_part_s'])} | {jit} | {r['rss_growth_mb']:.0f} MB "
-                f"| {r['rss_growth_mb'] / own['rss_growth_mb']:.2f} |"
+                f"| {ms(r['log_evidence_s'] - r['operator_part_s'])} | {r['formations']} | {jit} | {jit_first} "
+                f"| {r['rss_growth_mb']:.0f} MB | {r['rss_growth_mb'] / own['rss_growth_mb']:.2f} |"
             )
     spread = max(
         abs(paths[f"{path},{n}"]["log_evidence"] / paths[f"mapping,{n}"]["log_evidence"] - 1.0)
         for n in SPARSE_NS
         for path in ("jax", "cpu")
     )
-    cpu2, jax2, jax1, mapping1 = paths["cpu,2"], paths["jax,2"], paths["jax,1"], paths["mapping,1"]
+    cpu2, jax2, jax1, mapping1, mapping2 = (
+        paths["cpu,2"], paths["jax,2"], paths["jax,1"], paths["mapping,1"], paths["mapping,2"]
+    )
     lines += [
         "",
         "Every path gives the mapping path's log evidence at every N ("
@@ -414,30 +493,31 @@ def report_lines(sparse: dict, ms) -> list:
         "",
         "Where the time goes:",
         "",
-        f"- CPU path at N > 1: forming H A from the fine triplets ({ms(cpu2['operator_part_s'])} at N = 2) costs a "
-        "native footprint per triplet, and the triplets are as many at every N (the sub-pixels of "
-        "over_sample_size_pixelization), so it barely grows with N; the rest "
+        f"- Sparse paths at N > 1 (the phase-kernel operator, numpy): forming H A ({ms(cpu2['operator_part_s'])} at "
+        "N = 2) costs a native footprint of a phase kernel per sub-pixel mapping, and the mappings are as many at "
+        "every N (the sub-pixels of over_sample_size_pixelization), so it barely grows with N; the rest "
         f"({ms(cpu2['log_evidence_s'] - cpu2['operator_part_s'])}) is the curvature matrix's dense product, the "
-        "mapper, the regularization and the solve, as on the mapping path. Its memory is that of one native "
-        "operated mapping matrix at every N.",
-        f"- JAX path: its part is the release's block-wise curvature assembly, for every 128 source pixels four FFTs "
-        "of the grid it works on (the whole image at N = 1, the fine bounding box of the mask at N > 1) and a "
-        "gather of every triplet's row; the FFTs grow with the fine grid. On this CPU it is slower than the "
-        f"mapping path at N = 2 ({jax2['log_evidence_s'] / paths['mapping,2']['log_evidence_s']:.2f}x numpy, "
-        f"{jax2['log_evidence_jit_s'] / paths['mapping,2']['log_evidence_jit_s']:.2f}x under jax.jit), as the "
-        f"release's own JAX operator is against the jitted mapping path at N = 1 "
-        f"({jax1['log_evidence_jit_s'] / mapping1['log_evidence_jit_s']:.2f}x). Its design is for large problems "
-        "on GPUs, which this machine does not have: it never holds a pixels x source-pixels matrix, only the "
-        "curvature matrix and one batch of fine frames (here its process memory is mostly XLA's compilation).",
+        f"mapper, the regularization and the solve, as on the mapping path, and the {cpu2['formations'] - 1} "
+        "further forming(s) of H A counted above. Its memory is that of one native operated mapping matrix at "
+        "every N.",
+        f"- Under jax.jit at N = 2 the phase-kernel operator's scatter-add costs "
+        f"{jax2['log_evidence_jit_s'] / mapping2['log_evidence_jit_s']:.2f}x the jitted mapping path "
+        f"({ms(jax2['log_evidence_jit_s'])} against {ms(mapping2['log_evidence_jit_s'])}), but its first call "
+        f"(trace and compile) takes {jax2['jit_first_call_s'] / mapping2['jit_first_call_s']:.1f}x the mapping "
+        f"path's ({ms(jax2['jit_first_call_s'])} against {ms(mapping2['jit_first_call_s'])}): its index and kernel "
+        "arrays, one native footprint per sub-pixel mapping, are static numpy and enter the compiled program as "
+        f"constants. At N = 1 the release's JAX FFT operator costs "
+        f"{jax1['log_evidence_jit_s'] / mapping1['log_evidence_jit_s']:.2f}x the jitted mapping path "
+        f"(first call {ms(jax1['jit_first_call_s'])}).",
         "",
-        "The CPU operator at N > 1 is polyphase: it forms H A from the mapper's sparse fine triplets, one native "
-        "footprint of a phase kernel per triplet, and the linear algebra is the mapping path's. It was chosen over "
-        "the release's pairwise operator generalised to the fine grid (W stored for every pair of fine pixels the "
-        "kernel links, its curvature summed over the pairs by the release's numba function), measured here on the "
-        "same scene (its curvature matrix agrees with the mapping path's to the relative difference shown):",
+        "The phase-kernel operator was chosen over the release's pairwise operator generalised to the fine grid (W "
+        "stored for every pair of fine pixels the kernel links, its curvature summed over the pairs by the "
+        "release's numba function), measured here on the same scene, rebuilt from the PSF's phase kernels and the "
+        "mapper's sub-pixel mappings (its curvature matrix agrees with the mapping path's to the relative "
+        "difference shown):",
         "",
         "| N | fine pixels | pairs | operator memory | set-up | curvature matrix | agreement | "
-        "polyphase: memory, operator's part |",
+        "CPU path: memory, operator's part |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for n in SPARSE_NS:

@@ -11,7 +11,8 @@ without modification — any green-to-red transition in those suites means the d
 
 Each side runs from its own writable copy of the suites (the tests write files beside themselves):
 
-- patched: `.venv`'s python, which imports the patched wheels (or the `dev/` trees in dev mode);
+- patched: `.venv`'s python, which imports the patched wheels (or the `dev/` trees in dev mode, or the folder
+  $PSFOS_PATCHED_SITE names);
 - pristine: the same python with `.pristine/site` first on PYTHONPATH, which imports the untouched release.
 
 Both sides run at once (one core each), one library after the other. A **regression** is a test that passes on the
@@ -81,6 +82,9 @@ def side_env(pristine: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYAUTO") and k != "PYTHONPATH"}
     if pristine:
         env["PYTHONPATH"] = str(PRISTINE_SITE)
+    elif os.environ.get("PSFOS_PATCHED_SITE"):
+        # Another build of the patched libraries (a prefix of the series, a tree in progress) stands in for .venv's.
+        env["PYTHONPATH"] = os.environ["PSFOS_PATCHED_SITE"]
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = "1"
     env["JAX_PLATFORMS"] = "cpu"

@@ -1,21 +1,27 @@
 """
 Tests of the oversampled ``Convolver`` (``convolve_over_sample_size`` N > 1).
 
-With N > 1 the kernel is the PSF at the fine pixel scale (native / N), the values to convolve live on the fine mask
-(the native mask with every pixel repeated N x N) and its fine blurring mask, and each native output value is the
-MEAN of the N x N fine blurred values inside the native pixel (DESIGN.md §1).
+With N > 1 the kernel is the PSF at the fine pixel scale (native / N). The Convolver takes the NATIVE mask and the
+values of its fine pixels, pixel-major (native pixel i in slim order, then its N x N fine pixels row-major: index
+i * N**2 + a * N + b), plus the same for the blurring region (the masked native pixels within the kernel's native
+footprint of an unmasked one). Each native output value is the MEAN of the N x N fine blurred values of its pixel.
 
-Every numerical result is compared with an independent brute-force reference built only from numpy and
-``scipy.signal.convolve2d`` on the full fine frame (see ``brute_force_native``), never with the library itself.
+Every numerical result is compared with an independent brute force built from numpy loops and
+``scipy.signal.convolve2d`` on a full fine frame (``brute_force_native``), never with the library itself.
 """
+
+import re
+import warnings
 
 import numpy as np
 import pytest
+import scipy.fft
+from astropy.io import fits
 from scipy.signal import convolve2d
 
 import autoarray as aa  # before jax: autoarray's import switches JAX to 64 bit
-from autoarray.operators.over_sampling import over_sample_util
-from autoarray.operators.convolver import ConvolverState
+from autoarray.operators import convolver as convolver_module
+from autoarray.operators.convolver import ConvolverState, OversampledConvolverState
 
 import jax
 import jax.numpy as jnp
@@ -34,9 +40,7 @@ RTOL_PEAK = 1.0e-12
 def native_mask_from(name: str) -> aa.Mask2D:
     """The native-resolution masks the brute-force tests run over."""
     if name == "circular":
-        return aa.Mask2D.circular(
-            shape_native=(21, 21), pixel_scales=NATIVE_PIXEL_SCALE, radius=1.05
-        )
+        return aa.Mask2D.circular(shape_native=(21, 21), pixel_scales=NATIVE_PIXEL_SCALE, radius=1.05)
     if name == "annulus":
         return aa.Mask2D.elliptical_annular(
             shape_native=(26, 22),
@@ -54,26 +58,24 @@ def native_mask_from(name: str) -> aa.Mask2D:
         mask[4:10, 3:18] = False  # 6 x 15 block, off-centre
         return aa.Mask2D(mask=mask, pixel_scales=NATIVE_PIXEL_SCALE)
     if name == "edge":
-        # The unmasked region sits 2 native pixels below the top border and 1 native pixel left of the right
-        # border of a frame much bigger than it, with a masked hole inside it.
+        # The unmasked region sits 1 native pixel below the top border and on the right border of a frame much
+        # bigger than it, with a masked hole inside it: its blurring region leaves the frame.
         mask = np.ones((30, 26), dtype=bool)
-        mask[2:9, 16:25] = False
-        mask[5, 19] = True
+        mask[1:9, 17:26] = False
+        mask[5, 20] = True
         return aa.Mask2D(mask=mask, pixel_scales=NATIVE_PIXEL_SCALE)
     raise ValueError(name)
 
 
 def fine_kernel_values_from(shape, N) -> np.ndarray:
     """
-    An elliptical, rotated, off-centre Gaussian at the fine pixel scale (not normalised: its sum is not 1, so that a
-    missing or spurious normalisation shows). Built from plain numpy, independently of the library.
+    An elliptical, rotated, off-centre Gaussian at the fine pixel scale plus a gradient (not normalised: its sum is
+    not 1, so that a missing or spurious normalisation shows; asymmetric, so that a flipped kernel shows).
     """
     ky, kx = shape
     ps = NATIVE_PIXEL_SCALE / N
-    y = (np.arange(ky) - ky // 2)[:, None] * -ps  # scaled y decreases with row index
-    x = (np.arange(kx) - kx // 2)[None, :] * ps
-    y = y - 0.25 * ps
-    x = x + 0.4 * ps
+    y = (np.arange(ky) - ky // 2)[:, None] * -ps - 0.25 * ps
+    x = (np.arange(kx) - kx // 2)[None, :] * ps + 0.4 * ps
     angle = np.radians(35.0)
     u = x * np.cos(angle) + y * np.sin(angle)
     v = -x * np.sin(angle) + y * np.cos(angle)
@@ -83,69 +85,95 @@ def fine_kernel_values_from(shape, N) -> np.ndarray:
     return 0.7 * values
 
 
-def convolver_from(shape, N, use_fft=None, kernel_values=None) -> aa.Convolver:
+def convolver_from(shape, N, use_fft=None, kernel_values=None, state_mask=None) -> aa.Convolver:
     if kernel_values is None:
         kernel_values = fine_kernel_values_from(shape, N)
-    kernel = aa.Array2D.no_mask(
-        values=kernel_values, pixel_scales=NATIVE_PIXEL_SCALE / N
-    )
-    return aa.Convolver(kernel=kernel, use_fft=use_fft, convolve_over_sample_size=N)
+    kernel = aa.Array2D.no_mask(values=np.array(kernel_values), pixel_scales=NATIVE_PIXEL_SCALE / N)
+    state = None
+    if state_mask is not None:
+        state = OversampledConvolverState(kernel=kernel, mask=state_mask, convolve_over_sample_size=N)
+    return aa.Convolver(kernel=kernel, state=state, use_fft=use_fft, convolve_over_sample_size=N)
 
 
-def fine_masks_from(native_mask, N, kernel_shape):
-    fine_mask = over_sample_util.mask_2d_upscaled_from(mask=native_mask, factor=N)
-    fine_blurring_mask = fine_mask.derive_mask.blurring_from(
-        kernel_shape_native=kernel_shape
-    )
-    return fine_mask, fine_blurring_mask
+def footprint_half_from(kernel_shape, N):
+    """ceil((k // 2) / N) per axis: the native pixels a fine kernel reaches (closed form of DESIGN.md section 3)."""
+    return tuple(int(np.ceil((k // 2) / N)) for k in kernel_shape)
 
 
-def brute_force_native(native_mask, N, kernel_values, fine_slim, fine_blurring_slim):
-    """
-    The reference: scatter the fine values (image and blurring region) into the full fine frame in row-major order,
-    convolve the whole frame with ``scipy.signal.convolve2d(mode="same")``, take the mean of each N x N block and
-    return the unmasked native pixels in row-major order. Values may have trailing columns (a mapping matrix).
-    """
-    native = np.asarray(native_mask, dtype=bool)
-    H, W = native.shape
-    fine = np.kron(native.astype(int), np.ones((N, N), dtype=int)).astype(bool)
-    fine_blurring = np.asarray(
-        fine_mask_blurring_reference(fine, kernel_values.shape), dtype=bool
-    )
-
-    fine_slim = np.asarray(fine_slim)
-    columns = fine_slim.shape[1:] or (None,)
-    outputs = []
-    for c in range(fine_slim.shape[1] if fine_slim.ndim == 2 else 1):
-        frame = np.zeros(fine.shape)
-        frame[~fine] = fine_slim[:, c] if fine_slim.ndim == 2 else fine_slim
-        if fine_blurring_slim is not None:
-            b = np.asarray(fine_blurring_slim)
-            frame[~fine_blurring] = b[:, c] if b.ndim == 2 else b
-        blurred = convolve2d(frame, kernel_values, mode="same")
-        binned = blurred.reshape(H, N, W, N).mean(axis=(1, 3))
-        outputs.append(binned[~native])
-    del columns
-    if fine_slim.ndim == 2:
-        return np.stack(outputs, axis=1)
-    return outputs[0]
+# ----------------------------------------------------------------------------------------------------------------------
+# The independent reference
+# ----------------------------------------------------------------------------------------------------------------------
 
 
-def fine_mask_blurring_reference(fine_mask_bool, kernel_shape):
-    """
-    Independent blurring region: masked fine pixels within the kernel's (ky//2, kx//2) box of an unmasked one.
-    Used by the reference to place blurring values; the test also checks it equals the library's blurring mask.
-    """
+def reach_reference_from(unmasked, kernel_shape):
+    """Pixels within the (ky // 2, kx // 2) box of a True pixel of ``unmasked`` (an explicit loop over offsets)."""
     ky, kx = kernel_shape
-    unmasked = ~fine_mask_bool
     H, W = unmasked.shape
     padded = np.pad(unmasked, ((ky // 2, ky // 2), (kx // 2, kx // 2)))
     reach = np.zeros_like(unmasked)
     for dy in range(ky):
         for dx in range(kx):
             reach |= padded[dy : dy + H, dx : dx + W]
-    blurring_region = reach & ~unmasked
-    return ~blurring_region  # a mask: False = in the blurring region
+    return reach
+
+
+def native_blurring_region_reference_from(native_bool, kernel_shape, N):
+    """
+    The masked native pixels holding a fine pixel that the fine kernel reaches from an unmasked fine pixel: built on
+    the fine frame (every native pixel repeated N x N), with no use of the footprint formula. True = in the region.
+    """
+    fine_unmasked = np.kron(~native_bool, np.ones((N, N), dtype=bool))
+    H, W = native_bool.shape
+    fine_reach = reach_reference_from(fine_unmasked, kernel_shape)
+    touched = fine_reach.reshape(H, N, W, N).any(axis=(1, 3))
+    return touched & native_bool
+
+
+def padded_frame_from(native_mask, kernel_shape, N):
+    """The native mask padded (masked) by enough pixels on every side to hold the whole blurring region."""
+    hy, hx = footprint_half_from(kernel_shape, N)
+    return np.pad(np.asarray(native_mask, dtype=bool), ((hy + 1, hy + 1), (hx + 1, hx + 1)), constant_values=True)
+
+
+def blurring_pixels_from(native_mask, kernel_shape, N):
+    padded = padded_frame_from(native_mask, kernel_shape, N)
+    return int(np.sum(native_blurring_region_reference_from(padded, kernel_shape, N)))
+
+
+def place_pixel_major(frame, region, values, N):
+    """Put pixel-major fine values (pixel i of ``region`` in row-major order, then a, b) on the fine frame."""
+    for i, (y, x) in enumerate(zip(*np.nonzero(region))):
+        for a in range(N):
+            for b in range(N):
+                frame[N * y + a, N * x + b] = values[i * N * N + a * N + b]
+
+
+def brute_force_native(native_mask, N, kernel_values, fine_values, fine_blurring_values=None):
+    """
+    The reference: the pixel-major fine values of the mask and of its blurring region put on a full fine frame (with
+    explicit loops), the whole frame convolved with ``scipy.signal.convolve2d(mode="same")``, the mean of every
+    N x N block taken, and the unmasked native pixels returned in slim order. Values may have trailing columns.
+    """
+    padded = padded_frame_from(native_mask, kernel_values.shape, N)
+    region = native_blurring_region_reference_from(padded, kernel_values.shape, N)
+    H, W = padded.shape
+    fine_values = np.asarray(fine_values)
+    matrix = fine_values.ndim == 2
+    columns = fine_values.shape[1] if matrix else 1
+    fine_values = fine_values.reshape(fine_values.shape[0], columns)
+    if fine_blurring_values is not None:
+        fine_blurring_values = np.asarray(fine_blurring_values).reshape(-1, columns)
+    outputs = []
+    for c in range(columns):
+        frame = np.zeros((H * N, W * N))
+        place_pixel_major(frame, ~padded, fine_values[:, c], N)
+        if fine_blurring_values is not None:
+            place_pixel_major(frame, region, fine_blurring_values[:, c], N)
+        blurred = convolve2d(frame, kernel_values, mode="same")
+        outputs.append(blurred.reshape(H, N, W, N).mean(axis=(1, 3))[~padded])
+    if matrix:
+        return np.stack(outputs, axis=1)
+    return outputs[0]
 
 
 def random_values(seed, *shape):
@@ -162,8 +190,7 @@ def assert_close_to_peak(result, reference, rtol=RTOL_PEAK):
     assert error <= rtol * peak, f"max |diff| / peak = {error / peak:.3e}"
 
 
-# (mask, N, fine kernel shape): every mask at every N; kernel shapes vary so that each mask sees several, and the
-# edge mask gets kernels whose blurring region fits in its frame.
+# (mask, N, fine kernel shape): every mask at every N; kernel shapes vary so that each mask sees several.
 CASES = [
     ("circular", 2, (7, 7)),
     ("circular", 3, (9, 5)),
@@ -180,31 +207,23 @@ CASES = [
 ]
 CASE_IDS = [f"{m}-N{n}-k{k[0]}x{k[1]}" for m, n, k in CASES]
 
-# The representative subset run on the (slower to compile) JAX paths: every mask once and every N once.
-JAX_CASES = [CASES[0], CASES[4], CASES[8], CASES[9]]
+# The representative subset run on the (slower to compile) JAX path: every N once, the padded edge mask included.
+JAX_CASES = [CASES[4], CASES[8], CASES[9]]
 JAX_CASE_IDS = [f"{m}-N{n}-k{k[0]}x{k[1]}" for m, n, k in JAX_CASES]
 
 
 def setup_case(mask_name, N, kernel_shape, use_fft=None, seed=0, columns=5):
     native_mask = native_mask_from(mask_name)
-    convolver = convolver_from(kernel_shape, N, use_fft=use_fft)
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
-    image = random_values(seed, fine_mask.pixels_in_mask)
-    blurring = random_values(seed + 1, fine_blurring_mask.pixels_in_mask)
-    mapping = random_values(seed + 2, fine_mask.pixels_in_mask, columns)
-    blurring_mapping = random_values(
-        seed + 3, fine_blurring_mask.pixels_in_mask, columns
-    )
+    blurring_pixels = blurring_pixels_from(native_mask, kernel_shape, N)
+    n2 = N * N
     return dict(
         native_mask=native_mask,
-        convolver=convolver,
+        convolver=convolver_from(kernel_shape, N, use_fft=use_fft),
         kernel_values=fine_kernel_values_from(kernel_shape, N),
-        fine_mask=fine_mask,
-        fine_blurring_mask=fine_blurring_mask,
-        image=image,
-        blurring=blurring,
-        mapping=mapping,
-        blurring_mapping=blurring_mapping,
+        image=random_values(seed, native_mask.pixels_in_mask * n2),
+        blurring=random_values(seed + 1, blurring_pixels * n2),
+        mapping=random_values(seed + 2, native_mask.pixels_in_mask * n2, columns),
+        blurring_mapping=random_values(seed + 3, blurring_pixels * n2, columns),
         N=N,
     )
 
@@ -214,396 +233,346 @@ def setup_case(mask_name, N, kernel_shape, use_fft=None, seed=0, columns=5):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+def library_blurring_region_on_padded_frame(native_mask, footprint, padded_shape):
+    """The library's native blurring mask (allow_padding=True) placed on the reference's padded frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Mask padded from ..." for the edge mask
+        blurring = np.asarray(
+            native_mask.derive_mask.blurring_from(kernel_shape_native=footprint, allow_padding=True)
+        )
+    H, W = native_mask.shape_native
+    oy, ox = (blurring.shape[0] - H) // 2, (blurring.shape[1] - W) // 2
+    py, px = (padded_shape[0] - H) // 2, (padded_shape[1] - W) // 2
+    region = np.zeros(padded_shape, dtype=bool)
+    region[py - oy : py - oy + blurring.shape[0], px - ox : px - ox + blurring.shape[1]] = ~blurring
+    return region
+
+
 @pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
-def test__reference_blurring_region__matches_library_fine_blurring_mask(
-    mask_name, N, kernel_shape
-):
+def test__reference_blurring_region__is_the_native_blurring_mask_of_the_footprint(mask_name, N, kernel_shape):
+    """
+    The native pixels a fine kernel reaches from the mask's fine pixels (built on the fine frame) are exactly the
+    library's native blurring mask of `footprint_shape_native`, in the same (row-major) order.
+    """
     native_mask = native_mask_from(mask_name)
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
-    expected = fine_mask_blurring_reference(np.asarray(fine_mask), kernel_shape)
-    assert np.array_equal(np.asarray(fine_blurring_mask), expected)
+    convolver = convolver_from(kernel_shape, N)
+    padded = padded_frame_from(native_mask, kernel_shape, N)
+    expected = native_blurring_region_reference_from(padded, kernel_shape, N)
+    result = library_blurring_region_on_padded_frame(native_mask, convolver.footprint_shape_native, padded.shape)
+    assert np.array_equal(result, expected)
     if mask_name == "edge":
-        # the unmasked region is within 2 native pixels of the top and right borders
-        rows, cols = np.nonzero(~np.asarray(native_mask))
-        assert rows.min() <= 2 and cols.max() >= native_mask.shape_native[1] - 3
-        # and the fine blurring region comes within N fine pixels of them
-        rows, cols = np.nonzero(~expected)
-        assert rows.min() <= N and cols.max() >= expected.shape[1] - 1 - N
+        # the blurring region leaves the native frame (the library pads the mask for it)
+        rows, cols = np.nonzero(expected)
+        hy, hx = footprint_half_from(kernel_shape, N)
+        assert cols.max() >= native_mask.shape_native[1] + hx + 1
 
 
 def test__reference__hand_computed_example():
     """The brute force itself against a hand-worked case: N=2, a 3x3 fine kernel and one lit fine pixel."""
     native = np.ones((5, 5), dtype=bool)
     native[2, 2] = False
-    fine = np.kron(native, np.ones((2, 2), dtype=bool))
-    n_fine = int(np.sum(~fine))  # 4 fine pixels: (4,4), (4,5), (5,4), (5,5)
-    fine_values = np.zeros(n_fine)
-    fine_values[0] = 1.0  # fine pixel (4, 4)
+    fine_values = np.zeros(4)
+    fine_values[0] = 1.0  # fine pixel (a, b) = (0, 0) of native pixel (2, 2): fine frame pixel (4, 4)
     kernel = np.arange(1.0, 10.0).reshape(3, 3)
     # convolve2d "same": out[4+i, 4+j] = kernel[1+i, 1+j] for i, j in {-1, 0, 1}; the native pixel (2, 2) holds
     # fine (4..5, 4..5), i.e. kernel[1:3, 1:3] = [[5, 6], [8, 9]], whose mean is 7.
     result = brute_force_native(native, 2, kernel, fine_values, None)
     assert result.shape == (1,)
     assert result[0] == pytest.approx(7.0, abs=1e-14)
+    # the lit fine pixel (1, 1) instead: kernel[0:2, 0:2] = [[1, 2], [4, 5]], mean 3
+    fine_values = np.zeros(4)
+    fine_values[3] = 1.0
+    assert brute_force_native(native, 2, kernel, fine_values, None)[0] == pytest.approx(3.0, abs=1e-14)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Brute force: numpy path (every mask x every N)
+# Brute force: numpy (every mask x every N)
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("use_fft", [None, False], ids=["fft", "scipy"])
+@pytest.mark.parametrize("use_fft", [None, False], ids=["use_fft_default", "use_fft_false"])
 @pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
-def test__convolved_image_from__numpy__matches_brute_force(
-    mask_name, N, kernel_shape, use_fft
-):
+def test__convolved_fine_image_from__numpy__matches_brute_force(mask_name, N, kernel_shape, use_fft):
     c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft)
-    image = aa.Array2D(values=c["image"], mask=c["fine_mask"])
-    blurring_image = aa.Array2D(values=c["blurring"], mask=c["fine_blurring_mask"])
 
-    result = c["convolver"].convolved_image_from(
-        image=image, blurring_image=blurring_image, xp=np
+    result = c["convolver"].convolved_fine_image_from(
+        fine_image=c["image"], mask=c["native_mask"], fine_blurring_image=c["blurring"], xp=np
     )
 
-    reference = brute_force_native(
-        c["native_mask"], N, c["kernel_values"], c["image"], c["blurring"]
-    )
+    reference = brute_force_native(c["native_mask"], N, c["kernel_values"], c["image"], c["blurring"])
+    assert isinstance(result, aa.Array2D)
     assert result.shape_native == c["native_mask"].shape_native
     assert result.pixel_scales == c["native_mask"].pixel_scales
     assert np.array_equal(np.asarray(result.mask), np.asarray(c["native_mask"]))
     assert_close_to_peak(result.array, reference)
 
+    # without the blurring image only the mask's own fine values are convolved
+    alone = c["convolver"].convolved_fine_image_from(fine_image=c["image"], mask=c["native_mask"], xp=np)
+    assert_close_to_peak(alone.array, brute_force_native(c["native_mask"], N, c["kernel_values"], c["image"]))
 
-@pytest.mark.parametrize("use_fft", [None, False], ids=["fft", "scipy"])
+
 @pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
-def test__convolved_mapping_matrix_from__numpy__matches_brute_force(
-    mask_name, N, kernel_shape, use_fft
-):
-    c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft)
+def test__convolved_fine_mapping_matrix_from__numpy__matches_brute_force(mask_name, N, kernel_shape):
+    c = setup_case(mask_name, N, kernel_shape)
     conv = c["convolver"]
 
-    without_blurring = conv.convolved_mapping_matrix_from(
-        mapping_matrix=c["mapping"], mask=c["fine_mask"], xp=np
+    without_blurring = conv.convolved_fine_mapping_matrix_from(
+        fine_mapping_matrix=c["mapping"], mask=c["native_mask"], xp=np
     )
-    with_blurring = conv.convolved_mapping_matrix_from(
-        mapping_matrix=c["mapping"],
-        mask=c["fine_mask"],
-        blurring_mapping_matrix=c["blurring_mapping"],
+    with_blurring = conv.convolved_fine_mapping_matrix_from(
+        fine_mapping_matrix=c["mapping"],
+        mask=c["native_mask"],
+        fine_blurring_mapping_matrix=c["blurring_mapping"],
         xp=np,
     )
 
-    n_native = c["native_mask"].pixels_in_mask
-    assert without_blurring.shape == (n_native, c["mapping"].shape[1])
+    assert without_blurring.shape == (c["native_mask"].pixels_in_mask, c["mapping"].shape[1])
     assert_close_to_peak(
-        without_blurring,
-        brute_force_native(
-            c["native_mask"], N, c["kernel_values"], c["mapping"], None
-        ),
+        without_blurring, brute_force_native(c["native_mask"], N, c["kernel_values"], c["mapping"], None)
     )
     assert_close_to_peak(
         with_blurring,
-        brute_force_native(
-            c["native_mask"], N, c["kernel_values"], c["mapping"], c["blurring_mapping"]
-        ),
+        brute_force_native(c["native_mask"], N, c["kernel_values"], c["mapping"], c["blurring_mapping"]),
     )
     # the blurring contribution is not negligible, so the two really differ
-    assert np.max(np.abs(with_blurring - without_blurring)) > 1e-3 * np.max(
-        np.abs(with_blurring)
-    )
+    assert np.max(np.abs(with_blurring - without_blurring)) > 1e-3 * np.max(np.abs(with_blurring))
 
 
 @pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
-def test__compact_fft_frame__unmasked_extent_plus_kernel_is_alias_free(xp):
+def test__fft_frame__covers_the_mask_and_footprint_and_is_alias_free(xp):
     """
-    The FFT frame of the fine convolution is the unmasked pixels' extent plus the kernel minus one, with no margin:
-    here that is 24 x 24, already a fast FFT length, so no rounding up hides a frame that is too small. A kernel of
-    random positive values (no small tail) makes any wrap-around of the circular convolution an O(1) error.
+    The fine FFT frame covers the mask's bounding box plus the footprint, plus the kernel for a linear convolution.
+    A kernel of random positive values (no small tail) makes any wrap-around of the circular convolution an O(1)
+    error against the brute force.
     """
     native = np.ones((12, 14), dtype=bool)
-    native[3:9, 4:11] = False  # a 6 x 7 native block: 12 x 14 fine pixels at N = 2
+    native[3:9, 4:11] = False  # a 6 x 7 native block
     native_mask = aa.Mask2D(mask=native, pixel_scales=NATIVE_PIXEL_SCALE)
     N, kernel_shape = 2, (13, 11)
     kernel_values = np.random.default_rng(5).uniform(0.5, 1.5, size=kernel_shape)
-    conv = convolver_from(kernel_shape, N, use_fft=True, kernel_values=kernel_values)
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
+    conv = convolver_from(kernel_shape, N, kernel_values=kernel_values)
 
-    state = conv.state_from(mask=fine_mask)
-    release_frame = ConvolverState(kernel=conv.kernel, mask=fine_mask).fft_shape
-    assert state.fft_shape == (12 + 13 - 1, 14 + 11 - 1)
-    assert state.fft_shape[0] < release_frame[0]
-    assert state.fft_shape[1] < release_frame[1]
+    state = conv.oversampled_state_from(mask=native_mask)
+    hy, hx = footprint_half_from(kernel_shape, N)
+    box = (6 + 2 * hy, 7 + 2 * hx)
+    for axis in (0, 1):
+        needed = box[axis] * N + kernel_shape[axis] - 1
+        assert needed <= state.fft_shape[axis] <= scipy.fft.next_fast_len(needed, real=True)
 
-    image = random_values(51, fine_mask.pixels_in_mask)
-    blurring = random_values(52, fine_blurring_mask.pixels_in_mask)
-    mapping = random_values(53, fine_mask.pixels_in_mask, 3)
-    blurring_mapping = random_values(54, fine_blurring_mask.pixels_in_mask, 3)
+    blurring_pixels = blurring_pixels_from(native_mask, kernel_shape, N)
+    image = random_values(51, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(52, blurring_pixels * N**2)
+    mapping = random_values(53, native_mask.pixels_in_mask * N**2, 3)
+    blurring_mapping = random_values(54, blurring_pixels * N**2, 3)
 
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=xp.asarray(image), mask=fine_mask),
-        blurring_image=aa.Array2D(values=xp.asarray(blurring), mask=fine_blurring_mask),
-        xp=xp,
-    )
+    if xp is np:
+        result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring).array
+        result_mapping = conv.convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=mapping, mask=native_mask, fine_blurring_mapping_matrix=blurring_mapping
+        )
+    else:
+        result, _, result_mapping = jax_results_from(conv, native_mask, image, blurring, mapping, blurring_mapping)
+    assert_close_to_peak(result, brute_force_native(native_mask, N, kernel_values, image, blurring))
     assert_close_to_peak(
-        result.array,
-        brute_force_native(native_mask, N, kernel_values, image, blurring),
+        result_mapping, brute_force_native(native_mask, N, kernel_values, mapping, blurring_mapping)
     )
-    result_mapping = conv.convolved_mapping_matrix_from(
-        mapping_matrix=xp.asarray(mapping),
-        mask=fine_mask,
-        blurring_mapping_matrix=xp.asarray(blurring_mapping),
-        xp=xp,
-    )
+
+
+def test__fft_frame__covers_the_mask_not_the_whole_image():
+    """A small mask in a large image: the fine FFT frame is sized by the mask's bounding box, not by the image."""
+    native_mask = aa.Mask2D.circular(shape_native=(60, 60), pixel_scales=NATIVE_PIXEL_SCALE, radius=0.6)
+    N, kernel_shape = 2, (7, 7)
+    conv = convolver_from(kernel_shape, N)
+    ys, xs = np.nonzero(~np.asarray(native_mask))
+    bbox = (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    hy, hx = footprint_half_from(kernel_shape, N)
+    state = conv.oversampled_state_from(mask=native_mask)
+    for axis, half in ((0, hy), (1, hx)):
+        assert state.fft_shape[axis] <= 2 * ((bbox[axis] + 2 * half) * N + kernel_shape[axis] - 1)
+        assert state.fft_shape[axis] < native_mask.shape_native[axis] * N / 2
+
+    blurring_pixels = blurring_pixels_from(native_mask, kernel_shape, N)
+    image = random_values(1, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(2, blurring_pixels * N**2)
+    result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring)
     assert_close_to_peak(
-        result_mapping,
-        brute_force_native(native_mask, N, kernel_values, mapping, blurring_mapping),
+        result.array, brute_force_native(native_mask, N, fine_kernel_values_from(kernel_shape, N), image, blurring)
     )
+
+
+def test__convolved_fine_image_from__mixed_precision_gives_single_precision():
+    c = setup_case("annulus", 3, (9, 5), seed=4)
+    result = c["convolver"].convolved_fine_image_from(
+        fine_image=c["image"], mask=c["native_mask"], fine_blurring_image=c["blurring"], use_mixed_precision=True
+    )
+    assert result.array.dtype == np.float32
+    reference = brute_force_native(c["native_mask"], 3, c["kernel_values"], c["image"], c["blurring"])
+    assert_close_to_peak(result.array.astype(np.float64), reference, rtol=1e-6)
 
 
 @pytest.mark.parametrize("columns", [1, 4, 7, 17])
-def test__convolved_mapping_matrix_from__column_counts_around_block_size(columns):
-    """Column blocks (ceil(columns / N^2)) must cover every column exactly once, in order."""
+def test__convolved_fine_mapping_matrix_from__any_column_count(columns):
     c = setup_case("circular", 2, (7, 7), columns=columns, seed=11)
-    result = c["convolver"].convolved_mapping_matrix_from(
-        mapping_matrix=c["mapping"],
-        mask=c["fine_mask"],
-        blurring_mapping_matrix=c["blurring_mapping"],
+    result = c["convolver"].convolved_fine_mapping_matrix_from(
+        fine_mapping_matrix=c["mapping"],
+        mask=c["native_mask"],
+        fine_blurring_mapping_matrix=c["blurring_mapping"],
         xp=np,
     )
-    reference = brute_force_native(
-        c["native_mask"], 2, c["kernel_values"], c["mapping"], c["blurring_mapping"]
+    assert result.shape == (c["native_mask"].pixels_in_mask, columns)
+    assert_close_to_peak(
+        result, brute_force_native(c["native_mask"], 2, c["kernel_values"], c["mapping"], c["blurring_mapping"])
     )
-    assert_close_to_peak(result, reference)
 
 
-def test__convolved_mapping_matrix_from__column_equals_image_of_that_column():
-    c = setup_case("annulus", 3, (13, 13), columns=3, seed=5)
-    conv = c["convolver"]
-    matrix = conv.convolved_mapping_matrix_from(
-        mapping_matrix=c["mapping"],
-        mask=c["fine_mask"],
-        blurring_mapping_matrix=c["blurring_mapping"],
-        xp=np,
-    )
-    for col in range(3):
-        image = conv.convolved_image_from(
-            image=aa.Array2D(values=c["mapping"][:, col], mask=c["fine_mask"]),
-            blurring_image=aa.Array2D(
-                values=c["blurring_mapping"][:, col], mask=c["fine_blurring_mask"]
+# ----------------------------------------------------------------------------------------------------------------------
+# Brute force: JAX (representative subset)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def jax_results_from(conv, native_mask, image, blurring, mapping, blurring_mapping=None):
+    """The image, the mapping matrix and (if given) the mapping matrix with its blurring rows, on JAX under jit."""
+
+    @jax.jit
+    def results(image, blurring, mapping, blurring_mapping):
+        return (
+            conv.convolved_fine_image_from(
+                fine_image=image, mask=native_mask, fine_blurring_image=blurring, xp=jnp
+            ).array,
+            conv.convolved_fine_mapping_matrix_from(fine_mapping_matrix=mapping, mask=native_mask, xp=jnp),
+            None
+            if blurring_mapping is None
+            else conv.convolved_fine_mapping_matrix_from(
+                fine_mapping_matrix=mapping, mask=native_mask, fine_blurring_mapping_matrix=blurring_mapping, xp=jnp
             ),
-            xp=np,
         )
-        assert_close_to_peak(matrix[:, col], image.array)
+
+    return results(
+        jnp.asarray(image),
+        jnp.asarray(blurring),
+        jnp.asarray(mapping),
+        None if blurring_mapping is None else jnp.asarray(blurring_mapping),
+    )
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# Brute force: JAX paths (representative subset)
-# ----------------------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("use_fft", [True, False], ids=["jax_fft", "jax_real_space"])
 @pytest.mark.parametrize("mask_name, N, kernel_shape", JAX_CASES, ids=JAX_CASE_IDS)
-def test__jax_paths__image_and_mapping_matrix_match_brute_force(
-    mask_name, N, kernel_shape, use_fft
-):
-    c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft)
-    conv = c["convolver"]
-    image = aa.Array2D(values=jnp.asarray(c["image"]), mask=c["fine_mask"])
-    blurring_image = aa.Array2D(
-        values=jnp.asarray(c["blurring"]), mask=c["fine_blurring_mask"]
+def test__jax__image_and_mapping_matrix_match_brute_force(mask_name, N, kernel_shape):
+    c = setup_case(mask_name, N, kernel_shape)
+    native_mask = c["native_mask"]
+    image, mapping, mapping_blurring = jax_results_from(
+        c["convolver"], native_mask, c["image"], c["blurring"], c["mapping"], c["blurring_mapping"]
     )
-
-    result_image = conv.convolved_image_from(
-        image=image, blurring_image=blurring_image, xp=jnp
-    )
+    assert_close_to_peak(image, brute_force_native(native_mask, N, c["kernel_values"], c["image"], c["blurring"]))
+    assert_close_to_peak(mapping, brute_force_native(native_mask, N, c["kernel_values"], c["mapping"]))
     assert_close_to_peak(
-        result_image.array,
-        brute_force_native(
-            c["native_mask"], N, c["kernel_values"], c["image"], c["blurring"]
-        ),
-    )
-    assert np.array_equal(np.asarray(result_image.mask), np.asarray(c["native_mask"]))
-
-    result_mm = conv.convolved_mapping_matrix_from(
-        mapping_matrix=jnp.asarray(c["mapping"]), mask=c["fine_mask"], xp=jnp
-    )
-    assert_close_to_peak(
-        result_mm,
-        brute_force_native(c["native_mask"], N, c["kernel_values"], c["mapping"], None),
+        mapping_blurring,
+        brute_force_native(native_mask, N, c["kernel_values"], c["mapping"], c["blurring_mapping"]),
     )
 
-    result_mm_blurring = conv.convolved_mapping_matrix_from(
-        mapping_matrix=jnp.asarray(c["mapping"]),
-        mask=c["fine_mask"],
-        blurring_mapping_matrix=jnp.asarray(c["blurring_mapping"]),
+
+def test__jax__eager__image_is_an_array2d_on_the_native_mask():
+    c = setup_case("circular", 2, (7, 7))
+    result = c["convolver"].convolved_fine_image_from(
+        fine_image=jnp.asarray(c["image"]),
+        mask=c["native_mask"],
+        fine_blurring_image=jnp.asarray(c["blurring"]),
         xp=jnp,
     )
+    assert isinstance(result, aa.Array2D)
+    assert np.array_equal(np.asarray(result.mask), np.asarray(c["native_mask"]))
     assert_close_to_peak(
-        result_mm_blurring,
-        brute_force_native(
-            c["native_mask"], N, c["kernel_values"], c["mapping"], c["blurring_mapping"]
-        ),
+        result.array, brute_force_native(c["native_mask"], 2, c["kernel_values"], c["image"], c["blurring"])
     )
 
 
-@pytest.mark.parametrize("use_fft", [True, False], ids=["jax_fft", "jax_real_space"])
-def test__jax_jit__image_and_mapping_matrix_match_brute_force(use_fft):
-    c = setup_case("rectangle", 3, (9, 5), use_fft=use_fft, seed=21)
-    conv = c["convolver"]
-    fine_mask = c["fine_mask"]
-    fine_blurring_mask = c["fine_blurring_mask"]
+def test__jax_jit__image_and_mapping_matrix_match_brute_force():
+    c = setup_case("rectangle", 3, (9, 5), seed=21)
+    native_mask = c["native_mask"]
+    conv = convolver_from((9, 5), 3, state_mask=native_mask)
 
     @jax.jit
     def image_fn(values, blurring_values):
-        image = aa.Array2D(values=values, mask=fine_mask)
-        blurring_image = aa.Array2D(values=blurring_values, mask=fine_blurring_mask)
-        return conv.convolved_image_from(
-            image=image, blurring_image=blurring_image, xp=jnp
+        return conv.convolved_fine_image_from(
+            fine_image=values, mask=native_mask, fine_blurring_image=blurring_values, xp=jnp
         ).array
 
     @jax.jit
     def mapping_fn(mapping, blurring_mapping):
-        return conv.convolved_mapping_matrix_from(
-            mapping_matrix=mapping,
-            mask=fine_mask,
-            blurring_mapping_matrix=blurring_mapping,
-            xp=jnp,
+        return conv.convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=mapping, mask=native_mask, fine_blurring_mapping_matrix=blurring_mapping, xp=jnp
         )
 
     image = image_fn(jnp.asarray(c["image"]), jnp.asarray(c["blurring"]))
-    assert_close_to_peak(
-        image,
-        brute_force_native(
-            c["native_mask"], 3, c["kernel_values"], c["image"], c["blurring"]
-        ),
-    )
+    assert_close_to_peak(image, brute_force_native(native_mask, 3, c["kernel_values"], c["image"], c["blurring"]))
     # a second call with other values re-uses the compiled function and is still right
     other = 2.0 * c["image"][::-1].copy()
     image_other = image_fn(jnp.asarray(other), jnp.asarray(c["blurring"]))
-    assert_close_to_peak(
-        image_other,
-        brute_force_native(c["native_mask"], 3, c["kernel_values"], other, c["blurring"]),
-    )
+    assert_close_to_peak(image_other, brute_force_native(native_mask, 3, c["kernel_values"], other, c["blurring"]))
 
     mapping = mapping_fn(jnp.asarray(c["mapping"]), jnp.asarray(c["blurring_mapping"]))
     assert_close_to_peak(
-        mapping,
-        brute_force_native(
-            c["native_mask"], 3, c["kernel_values"], c["mapping"], c["blurring_mapping"]
-        ),
+        mapping, brute_force_native(native_mask, 3, c["kernel_values"], c["mapping"], c["blurring_mapping"])
     )
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Real-space siblings
+# The native entry points refuse an oversampled PSF
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "mask_name, N, kernel_shape",
-    [CASES[1], CASES[11]],
-    ids=[CASE_IDS[1], CASE_IDS[11]],
-)
-def test__real_space_siblings__numpy_and_jax_match_brute_force_and_each_other(
-    mask_name, N, kernel_shape
-):
-    c = setup_case(mask_name, N, kernel_shape, seed=31)
-    conv = c["convolver"]
-    reference_image = brute_force_native(
-        c["native_mask"], N, c["kernel_values"], c["image"], c["blurring"]
-    )
-    reference_mm = brute_force_native(
-        c["native_mask"], N, c["kernel_values"], c["mapping"], c["blurring_mapping"]
-    )
-    reference_mm_no_blur = brute_force_native(
-        c["native_mask"], N, c["kernel_values"], c["mapping"], None
-    )
+NATIVE_ENTRY_POINTS = [
+    "convolved_image_from[np]",
+    "convolved_image_from[jnp]",
+    "convolved_mapping_matrix_from[np]",
+    "convolved_mapping_matrix_from[jnp]",
+    "convolved_image_via_real_space_from[jnp]",
+    "convolved_image_via_real_space_np_from",
+    "convolved_mapping_matrix_via_real_space_from[jnp]",
+    "convolved_mapping_matrix_via_real_space_np_from",
+    "state_from",
+]
 
-    def images(values, blurring, xp):
-        return (
-            aa.Array2D(values=values, mask=c["fine_mask"]),
-            aa.Array2D(values=blurring, mask=c["fine_blurring_mask"]),
-        )
 
-    image_np, blurring_np = images(c["image"], c["blurring"], np)
-    image_j, blurring_j = images(jnp.asarray(c["image"]), jnp.asarray(c["blurring"]), jnp)
+@pytest.mark.parametrize("use_fft", [True, False])
+@pytest.mark.parametrize("entry", NATIVE_ENTRY_POINTS)
+def test__native_entry_points__kernel_exception_at_n_above_1(entry, use_fft):
+    """Values at the native scale cannot be convolved by a fine kernel: every native entry point says what to use."""
+    conv = convolver_from((7, 7), 2, use_fft=use_fft)
+    mask = native_mask_from("circular")
+    blurring_mask = mask.derive_mask.blurring_from(kernel_shape_native=(7, 7))
+    image = aa.Array2D(values=random_values(0, mask.pixels_in_mask), mask=mask)
+    blurring = aa.Array2D(values=random_values(1, blurring_mask.pixels_in_mask), mask=blurring_mask)
+    image_j = aa.Array2D(values=jnp.asarray(image.array), mask=mask)
+    blurring_j = aa.Array2D(values=jnp.asarray(blurring.array), mask=blurring_mask)
+    mapping = random_values(2, mask.pixels_in_mask, 3)
 
-    results_image = {
-        "via_real_space_np_from": conv.convolved_image_via_real_space_np_from(
-            image=image_np, blurring_image=blurring_np
-        ),
-        "via_real_space_from[np]": conv.convolved_image_via_real_space_from(
-            image=image_np, blurring_image=blurring_np, xp=np
-        ),
-        "via_real_space_from[jnp]": conv.convolved_image_via_real_space_from(
+    calls = {
+        "convolved_image_from[np]": lambda: conv.convolved_image_from(image=image, blurring_image=blurring, xp=np),
+        "convolved_image_from[jnp]": lambda: conv.convolved_image_from(
             image=image_j, blurring_image=blurring_j, xp=jnp
         ),
+        "convolved_mapping_matrix_from[np]": lambda: conv.convolved_mapping_matrix_from(
+            mapping_matrix=mapping, mask=mask, xp=np
+        ),
+        "convolved_mapping_matrix_from[jnp]": lambda: conv.convolved_mapping_matrix_from(
+            mapping_matrix=jnp.asarray(mapping), mask=mask, xp=jnp
+        ),
+        "convolved_image_via_real_space_from[jnp]": lambda: conv.convolved_image_via_real_space_from(
+            image=image_j, blurring_image=blurring_j, xp=jnp
+        ),
+        "convolved_image_via_real_space_np_from": lambda: conv.convolved_image_via_real_space_np_from(
+            image=image, blurring_image=blurring
+        ),
+        "convolved_mapping_matrix_via_real_space_from[jnp]": lambda: conv.convolved_mapping_matrix_via_real_space_from(
+            mapping_matrix=jnp.asarray(mapping), mask=mask, xp=jnp
+        ),
+        "convolved_mapping_matrix_via_real_space_np_from": lambda: conv.convolved_mapping_matrix_via_real_space_np_from(
+            mapping_matrix=mapping, mask=mask
+        ),
+        "state_from": lambda: conv.state_from(mask=mask),
     }
-    for name, result in results_image.items():
-        assert isinstance(result, aa.Array2D), name
-        assert np.array_equal(np.asarray(result.mask), np.asarray(c["native_mask"])), name
-        assert_close_to_peak(result.array, reference_image)
-
-    results_mm = {
-        "via_real_space_np_from": conv.convolved_mapping_matrix_via_real_space_np_from(
-            mapping_matrix=c["mapping"],
-            mask=c["fine_mask"],
-            blurring_mapping_matrix=c["blurring_mapping"],
-        ),
-        "via_real_space_from[np]": conv.convolved_mapping_matrix_via_real_space_from(
-            mapping_matrix=c["mapping"],
-            mask=c["fine_mask"],
-            blurring_mapping_matrix=c["blurring_mapping"],
-            xp=np,
-        ),
-        "via_real_space_from[jnp]": conv.convolved_mapping_matrix_via_real_space_from(
-            mapping_matrix=jnp.asarray(c["mapping"]),
-            mask=c["fine_mask"],
-            blurring_mapping_matrix=jnp.asarray(c["blurring_mapping"]),
-            xp=jnp,
-        ),
-    }
-    for name, result in results_mm.items():
-        assert_close_to_peak(result, reference_mm)
-
-    no_blur_np = conv.convolved_mapping_matrix_via_real_space_np_from(
-        mapping_matrix=c["mapping"], mask=c["fine_mask"]
-    )
-    no_blur_jnp = conv.convolved_mapping_matrix_via_real_space_from(
-        mapping_matrix=jnp.asarray(c["mapping"]), mask=c["fine_mask"], xp=jnp
-    )
-    assert_close_to_peak(no_blur_np, reference_mm_no_blur)
-    assert_close_to_peak(no_blur_jnp, reference_mm_no_blur)
-
-    # numpy and JAX agree with each other
-    assert_close_to_peak(
-        results_image["via_real_space_from[jnp]"].array,
-        results_image["via_real_space_np_from"].array,
-    )
-    assert_close_to_peak(
-        results_mm["via_real_space_from[jnp]"], results_mm["via_real_space_np_from"]
-    )
-
-
-def test__numpy_jax_fft_and_jax_real_space_agree_with_each_other():
-    mask_name, N, kernel_shape = JAX_CASES[0]
-    results = []
-    for use_fft, xp in [(None, np), (True, jnp), (False, jnp)]:
-        c = setup_case(mask_name, N, kernel_shape, use_fft=use_fft, seed=41)
-        results.append(
-            np.asarray(
-                c["convolver"]
-                .convolved_image_from(
-                    image=aa.Array2D(values=xp.asarray(c["image"]), mask=c["fine_mask"]),
-                    blurring_image=aa.Array2D(
-                        values=xp.asarray(c["blurring"]), mask=c["fine_blurring_mask"]
-                    ),
-                    xp=xp,
-                )
-                .array
-            )
-        )
-    assert_close_to_peak(results[1], results[0])
-    assert_close_to_peak(results[2], results[0])
+    with pytest.raises(aa.exc.KernelException, match="convolve_over_sample_size=2.*use convolved_fine_image_from"):
+        calls[entry]()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -611,18 +580,14 @@ def test__numpy_jax_fft_and_jax_real_space_agree_with_each_other():
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def block_mean_by_hand(native_mask, N, fine_slim):
-    """Plain N x N mean binning of fine slim values, written with explicit loops over native pixels."""
-    native = np.asarray(native_mask, dtype=bool)
-    fine = np.kron(native.astype(int), np.ones((N, N), dtype=int)).astype(bool)
-    slim_index = -np.ones(fine.shape, dtype=int)
-    slim_index[~fine] = np.arange(int(np.sum(~fine)))
+def block_mean_by_hand(native_mask, N, fine_values):
+    """Plain N x N mean of pixel-major fine values, written as a loop over native pixels."""
     out = []
-    for y, x in zip(*np.nonzero(~native)):
+    for i in range(native_mask.pixels_in_mask):
         total = 0.0
         for a in range(N):
             for b in range(N):
-                total += fine_slim[slim_index[y * N + a, x * N + b]]
+                total += fine_values[i * N * N + a * N + b]
         out.append(total / N**2)
     return np.array(out)
 
@@ -633,43 +598,50 @@ def test__delta_kernel__gives_plain_block_mean_binning(N, size):
     values[size // 2, size // 2] = 1.0
     conv = convolver_from((size, size), N, kernel_values=values)
     native_mask = native_mask_from("annulus")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (size, size))
-    image = random_values(3, fine_mask.pixels_in_mask)
-    blurring = random_values(4, fine_blurring_mask.pixels_in_mask)
+    image = random_values(3, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(4, blurring_pixels_from(native_mask, (size, size), N) * N**2)
 
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-        xp=np,
+    result = conv.convolved_fine_image_from(
+        fine_image=image, mask=native_mask, fine_blurring_image=blurring, xp=np
     )
-    expected = block_mean_by_hand(native_mask, N, image)
-    np.testing.assert_allclose(result.array, expected, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(result.array, block_mean_by_hand(native_mask, N, image), rtol=1e-13, atol=1e-14)
 
-    mapping = random_values(5, fine_mask.pixels_in_mask, 3)
-    result_mm = conv.convolved_mapping_matrix_from(
-        mapping_matrix=mapping, mask=fine_mask, xp=np
-    )
+    mapping = random_values(5, native_mask.pixels_in_mask * N**2, 3)
+    result_mm = conv.convolved_fine_mapping_matrix_from(fine_mapping_matrix=mapping, mask=native_mask, xp=np)
     for col in range(3):
         np.testing.assert_allclose(
-            result_mm[:, col],
-            block_mean_by_hand(native_mask, N, mapping[:, col]),
-            rtol=1e-13,
-            atol=1e-14,
+            result_mm[:, col], block_mean_by_hand(native_mask, N, mapping[:, col]), rtol=1e-13, atol=1e-14
         )
 
 
-def compact_blob_on(grid_slim, centre=(0.1, -0.15), sigma=0.12):
-    grid = np.asarray(grid_slim)
+def compact_blob_on(grid, centre=(0.1, -0.15), sigma=0.12):
+    grid = np.asarray(grid)
     r2 = (grid[:, 0] - centre[0]) ** 2 + (grid[:, 1] - centre[1]) ** 2
     return np.exp(-0.5 * r2 / sigma**2)
+
+
+def fine_centres_from(mask, N):
+    """The fine pixel centres of a mask, pixel-major, from the closed form of the pixel geometry."""
+    H, W = mask.shape_native
+    psy, psx = mask.pixel_scales
+    oy, ox = mask.origin
+    centres = []
+    for y, x in zip(*np.nonzero(~np.asarray(mask))):
+        for a in range(N):
+            for b in range(N):
+                centres.append(
+                    (
+                        oy + (H / 2.0 - y - (a + 0.5) / N) * psy,
+                        ox + (x + (b + 0.5) / N - W / 2.0) * psx,
+                    )
+                )
+    return np.array(centres)
 
 
 @pytest.mark.parametrize("N", [2, 3, 4])
 def test__flux_is_conserved_by_mean_binning(N):
     """native value x native area = sum of fine fluxes: sum(native) * N^2 == sum(fine) for a normalised kernel."""
-    native_mask = aa.Mask2D.circular(
-        shape_native=(31, 31), pixel_scales=NATIVE_PIXEL_SCALE, radius=2.6
-    )
+    native_mask = aa.Mask2D.circular(shape_native=(31, 31), pixel_scales=NATIVE_PIXEL_SCALE, radius=2.6)
     conv = aa.Convolver.from_gaussian(
         shape_native=(11, 9),
         pixel_scales=NATIVE_PIXEL_SCALE / N,
@@ -680,26 +652,18 @@ def test__flux_is_conserved_by_mean_binning(N):
         normalize=True,
         convolve_over_sample_size=N,
     )
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (11, 9))
-    fine_grid = aa.Grid2D.from_mask(mask=fine_mask, over_sample_size=1)
-    fine_blurring_grid = aa.Grid2D.from_mask(mask=fine_blurring_mask, over_sample_size=1)
-    image = compact_blob_on(fine_grid)
-    blurring = compact_blob_on(fine_blurring_grid)
+    blurring_mask = native_mask.derive_mask.blurring_from(kernel_shape_native=conv.footprint_shape_native)
+    image = compact_blob_on(fine_centres_from(native_mask, N))
+    blurring = compact_blob_on(fine_centres_from(blurring_mask, N))
     assert np.max(blurring) < 1e-30  # the source is fully inside the mask
 
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-        xp=np,
-    )
+    result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring, xp=np)
     assert np.sum(result.array) * N**2 == pytest.approx(np.sum(image), rel=1e-10)
 
-    result_mm = conv.convolved_mapping_matrix_from(
-        mapping_matrix=np.stack([image, 2.0 * image], axis=1), mask=fine_mask, xp=np
+    result_mm = conv.convolved_fine_mapping_matrix_from(
+        fine_mapping_matrix=np.stack([image, 2.0 * image], axis=1), mask=native_mask, xp=np
     )
-    np.testing.assert_allclose(
-        np.sum(result_mm, axis=0) * N**2, [np.sum(image), 2.0 * np.sum(image)], rtol=1e-10
-    )
+    np.testing.assert_allclose(np.sum(result_mm, axis=0) * N**2, [np.sum(image), 2.0 * np.sum(image)], rtol=1e-10)
 
 
 def test__smooth_source__close_to_native_convolution_of_binned_image():
@@ -708,36 +672,30 @@ def test__smooth_source__close_to_native_convolution_of_binned_image():
     blurring with the native-scale version of the same (wide) PSF. Loose tolerance: the two are not identical.
     """
     N = 2
-    native_mask = aa.Mask2D.circular(
-        shape_native=(31, 31), pixel_scales=NATIVE_PIXEL_SCALE, radius=2.0
-    )
+    native_mask = aa.Mask2D.circular(shape_native=(31, 31), pixel_scales=NATIVE_PIXEL_SCALE, radius=2.0)
     fine_conv = aa.Convolver.from_gaussian(
-        shape_native=(21, 21),
-        pixel_scales=NATIVE_PIXEL_SCALE / N,
-        sigma=0.3,
-        normalize=True,
+        shape_native=(21, 21), pixel_scales=NATIVE_PIXEL_SCALE / N, sigma=0.3, normalize=True,
         convolve_over_sample_size=N,
     )
     native_conv = aa.Convolver.from_gaussian(
         shape_native=(11, 11), pixel_scales=NATIVE_PIXEL_SCALE, sigma=0.3, normalize=True
     )
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (21, 21))
+    fine_blurring_mask = native_mask.derive_mask.blurring_from(kernel_shape_native=fine_conv.footprint_shape_native)
     native_blurring_mask = native_mask.derive_mask.blurring_from(kernel_shape_native=(11, 11))
 
     def source(grid):
         return compact_blob_on(grid, sigma=0.6)
 
-    fine_image = source(aa.Grid2D.from_mask(mask=fine_mask, over_sample_size=1))
-    fine_blurring = source(aa.Grid2D.from_mask(mask=fine_blurring_mask, over_sample_size=1))
-    oversampled = fine_conv.convolved_image_from(
-        image=aa.Array2D(values=fine_image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=fine_blurring, mask=fine_blurring_mask),
+    fine_image = source(fine_centres_from(native_mask, N))
+    oversampled = fine_conv.convolved_fine_image_from(
+        fine_image=fine_image,
+        mask=native_mask,
+        fine_blurring_image=source(fine_centres_from(fine_blurring_mask, N)),
     ).array
 
     binned = block_mean_by_hand(native_mask, N, fine_image)
-    native_blurring = aa.Grid2D.from_mask(mask=native_blurring_mask, over_sample_size=N)
-    native_blurring_binned = np.mean(
-        source(native_blurring.over_sampled).reshape(-1, N * N), axis=1
+    native_blurring_binned = block_mean_by_hand(
+        native_blurring_mask, N, source(fine_centres_from(native_blurring_mask, N))
     )
     native = native_conv.convolved_image_from(
         image=aa.Array2D(values=binned, mask=native_mask),
@@ -753,263 +711,158 @@ def test__smooth_source__close_to_native_convolution_of_binned_image():
 
 
 def fine_kernel(shape=(7, 7), N=2):
-    return aa.Array2D.no_mask(
-        values=fine_kernel_values_from(shape, N), pixel_scales=NATIVE_PIXEL_SCALE / N
-    )
+    return aa.Array2D.no_mask(values=fine_kernel_values_from(shape, N), pixel_scales=NATIVE_PIXEL_SCALE / N)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [2.0, True, False, np.float64(2.0), np.array(2), np.array([2]), "2", None],
-    ids=["float", "True", "False", "np_float64", "array0d", "array1d", "str", "None"],
-)
-def test__guard__non_int_over_sample_size_raises_type_error(value):
-    with pytest.raises(TypeError, match="must be an integer"):
+NON_INTEGERS = [2.0, True, False, np.float64(2.0), np.array(2), np.array([2]), "2", None]
+NON_INTEGER_IDS = ["float", "True", "False", "np_float64", "array0d", "array1d", "str", "None"]
+
+
+@pytest.mark.parametrize("value", NON_INTEGERS, ids=NON_INTEGER_IDS)
+def test__guard__non_int_over_sample_size__type_error(value):
+    with pytest.raises(TypeError, match="convolve_over_sample_size must be an integer"):
         aa.Convolver(kernel=fine_kernel(), convolve_over_sample_size=value)
     with pytest.raises(TypeError, match="must be an integer"):
-        aa.Convolver.from_gaussian(
-            shape_native=(7, 7),
-            pixel_scales=0.1,
-            sigma=0.1,
-            convolve_over_sample_size=value,
-        )
+        aa.Convolver.from_gaussian(shape_native=(7, 7), pixel_scales=0.1, sigma=0.1, convolve_over_sample_size=value)
+    with pytest.raises(TypeError, match="must be an integer"):
+        aa.Convolver.no_blur(pixel_scales=0.1, convolve_over_sample_size=value)
+    with pytest.raises(TypeError, match=re.escape(f"got {value!r} of type {type(value).__name__}")):
+        convolver_module.convolve_over_sample_size_checked(value)
 
 
-def test__guard__array2d_over_sample_size_raises_type_error():
+def test__guard__array2d_over_sample_size__type_error():
     value = aa.Array2D.no_mask(values=[[2.0]], pixel_scales=0.1)
     with pytest.raises(TypeError, match="must be an integer"):
         aa.Convolver(kernel=fine_kernel(), convolve_over_sample_size=value)
 
 
-def test__guard__numpy_integer_over_sample_size_is_accepted():
-    conv = aa.Convolver(kernel=fine_kernel(), convolve_over_sample_size=np.int64(2))
+@pytest.mark.parametrize("value", [np.int64(2), np.int32(2), np.int8(2)])
+def test__guard__numpy_integer_over_sample_size__accepted_as_python_int(value):
+    conv = aa.Convolver(kernel=fine_kernel(), convolve_over_sample_size=value)
     assert conv.convolve_over_sample_size == 2
     assert type(conv.convolve_over_sample_size) is int
+    assert type(convolver_module.convolve_over_sample_size_checked(value)) is int
 
 
 @pytest.mark.parametrize("value", [0, -1, -3])
-def test__guard__over_sample_size_below_one_raises_kernel_exception(value):
-    with pytest.raises(aa.exc.KernelException, match=r">= 1"):
+def test__guard__over_sample_size_below_one__kernel_exception(value):
+    with pytest.raises(aa.exc.KernelException, match=f"must be 1 or more, got {value}"):
         aa.Convolver(kernel=fine_kernel(), convolve_over_sample_size=value)
-    with pytest.raises(aa.exc.KernelException, match=r">= 1"):
+    with pytest.raises(aa.exc.KernelException, match="must be 1 or more"):
         aa.Convolver.no_blur(pixel_scales=0.1, convolve_over_sample_size=value)
 
 
-def odd_average_reference_from(even_values):
-    """The odd 2 x 2 average of a kernel (2-pixel average along each even axis), built with scipy only."""
-    box = np.ones((2 if even_values.shape[0] % 2 == 0 else 1, 2 if even_values.shape[1] % 2 == 0 else 1))
-    return convolve2d(even_values, box / box.size, mode="full")
-
-
-@pytest.mark.parametrize("shape", [(8, 8), (10, 9), (9, 10)])
-@pytest.mark.parametrize("xp, use_fft", [(np, True), (np, False), (jnp, True), (jnp, False)])
-def test__even_fine_kernel__is_convolved_as_its_odd_2x2_average(shape, xp, use_fft):
-    """
-    STPSF writes even oversampled PSFs centred on the corner between four fine pixels. An oversampled Convolver uses
-    the odd average: its results are the brute-force fine convolution of that average (built independently), on
-    numpy and JAX, FFT and direct, for images and mapping matrices. The user's kernel object is not modified.
-    """
-    N = 2
-    native_mask = native_mask_from("circular")
-    even_values = np.random.default_rng(9).uniform(0.5, 1.5, size=shape)
-    kernel = aa.Array2D.no_mask(values=even_values.copy(), pixel_scales=NATIVE_PIXEL_SCALE / N)
-    conv = aa.Convolver(kernel=kernel, use_fft=use_fft, convolve_over_sample_size=N)
-
-    odd_values = odd_average_reference_from(even_values)
-    assert conv.kernel.shape_native == odd_values.shape
-    assert all(size % 2 == 1 for size in conv.kernel.shape_native)
-    np.testing.assert_allclose(conv.kernel.native.array, odd_values, rtol=1e-14)
-    assert np.sum(odd_values) == pytest.approx(np.sum(even_values), rel=1e-14)
-    np.testing.assert_array_equal(kernel.native.array, even_values)  # the user's kernel is untouched
-
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, odd_values.shape)
-    image = random_values(11, fine_mask.pixels_in_mask)
-    blurring = random_values(12, fine_blurring_mask.pixels_in_mask)
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=xp.asarray(image), mask=fine_mask),
-        blurring_image=aa.Array2D(values=xp.asarray(blurring), mask=fine_blurring_mask),
-        xp=xp,
-    )
-    assert_close_to_peak(result.array, brute_force_native(native_mask, N, odd_values, image, blurring))
-
-    mapping = random_values(13, fine_mask.pixels_in_mask, 3)
-    matrix = conv.convolved_mapping_matrix_from(mapping_matrix=xp.asarray(mapping), mask=fine_mask, xp=xp)
-    assert_close_to_peak(matrix, brute_force_native(native_mask, N, odd_values, mapping, None))
-
-
-def test__even_kernel_at_n1__keeps_the_release_behaviour():
-    kernel = aa.Array2D.no_mask(values=np.ones((4, 4)), pixel_scales=0.1)
-    with pytest.raises(aa.exc.KernelException, match="must be odd"):
-        aa.Convolver(kernel=kernel, use_fft=False)
-    assert aa.Convolver(kernel=kernel, use_fft=True).kernel.shape_native == (4, 4)
-
-
-def test__guard__even_kernel_with_fft_at_n1_does_not_raise():
-    kernel = aa.Array2D.no_mask(values=np.ones((4, 4)), pixel_scales=0.1)
-    conv = aa.Convolver(kernel=kernel, use_fft=True, convolve_over_sample_size=1)
-    assert conv.convolve_over_sample_size == 1
-
-
-def test__guard__native_mask_values_raise_pixel_scale_exception():
-    N = 2
-    conv = convolver_from((7, 7), N)
-    native_mask = native_mask_from("circular")
-    native_blurring_mask = native_mask.derive_mask.blurring_from(kernel_shape_native=(7, 7))
-    image = aa.Array2D(values=random_values(0, native_mask.pixels_in_mask), mask=native_mask)
-    blurring = aa.Array2D(
-        values=random_values(1, native_blurring_mask.pixels_in_mask), mask=native_blurring_mask
-    )
-    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
-        conv.convolved_image_from(image=image, blurring_image=blurring, xp=np)
-    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
-        conv.convolved_image_via_real_space_np_from(image=image, blurring_image=blurring)
-    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
-        conv.convolved_mapping_matrix_from(
-            mapping_matrix=random_values(2, native_mask.pixels_in_mask, 3),
-            mask=native_mask,
-            xp=np,
+@pytest.mark.parametrize("delta", [-1, 1])
+def test__guard__fine_image_of_the_wrong_length__kernel_exception(delta):
+    c = setup_case("circular", 2, (7, 7))
+    fine_pixels = c["native_mask"].pixels_in_mask * 4
+    with pytest.raises(aa.exc.KernelException, match=rf"\({fine_pixels} rows\), but got {fine_pixels + delta}"):
+        c["convolver"].convolved_fine_image_from(
+            fine_image=random_values(0, fine_pixels + delta), mask=c["native_mask"]
+        )
+    with pytest.raises(aa.exc.KernelException, match="rows"):
+        c["convolver"].convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=random_values(0, fine_pixels + delta, 3), mask=c["native_mask"]
         )
 
 
-def test__guard__kernel_at_native_scale_with_fine_mask_raises_pixel_scale_exception():
+def test__guard__native_length_values__kernel_exception():
+    """Values of the native pixels, passed where fine values are expected, are refused (never a wrong result)."""
+    c = setup_case("circular", 2, (7, 7))
+    pixels = c["native_mask"].pixels_in_mask
+    with pytest.raises(aa.exc.KernelException, match=rf"takes the values of the N x N fine pixels.*but got {pixels}\."):
+        c["convolver"].convolved_fine_image_from(fine_image=random_values(0, pixels), mask=c["native_mask"])
+    with pytest.raises(aa.exc.KernelException, match=rf"but got {pixels}\."):
+        c["convolver"].convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=random_values(0, pixels, 3), mask=c["native_mask"]
+        )
+
+
+def test__guard__blurring_values_of_the_wrong_region__kernel_exception():
+    """Blurring values on the region of the fine kernel's shape (not its native footprint) are refused."""
+    c = setup_case("circular", 2, (7, 7))
+    wrong_region = c["native_mask"].derive_mask.blurring_from(kernel_shape_native=(7, 7))
+    wrong_pixels = wrong_region.pixels_in_mask * 4
+    assert wrong_pixels != c["blurring"].shape[0]
+    with pytest.raises(aa.exc.KernelException, match=rf"takes the blurring values.*but got {wrong_pixels}\."):
+        c["convolver"].convolved_fine_image_from(
+            fine_image=c["image"], mask=c["native_mask"], fine_blurring_image=random_values(5, wrong_pixels)
+        )
+    with pytest.raises(aa.exc.KernelException, match="takes the blurring values"):
+        c["convolver"].convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=c["mapping"],
+            mask=c["native_mask"],
+            fine_blurring_mapping_matrix=random_values(6, wrong_pixels, 5),
+        )
+
+
+def test__guard__kernel_at_the_native_pixel_scale__kernel_exception():
     N = 2
-    kernel = aa.Array2D.no_mask(
-        values=fine_kernel_values_from((7, 7), N), pixel_scales=NATIVE_PIXEL_SCALE
-    )
+    kernel = aa.Array2D.no_mask(values=fine_kernel_values_from((7, 7), N), pixel_scales=NATIVE_PIXEL_SCALE)
     conv = aa.Convolver(kernel=kernel, convolve_over_sample_size=N)
     native_mask = native_mask_from("rectangle")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (7, 7))
-    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
-        conv.convolved_image_from(
-            image=aa.Array2D(values=random_values(0, fine_mask.pixels_in_mask), mask=fine_mask),
-            blurring_image=aa.Array2D(
-                values=random_values(1, fine_blurring_mask.pixels_in_mask),
-                mask=fine_blurring_mask,
-            ),
-            xp=np,
+    with pytest.raises(aa.exc.KernelException, match=r"needs the PSF at the data pixel scale / 2 = \(0.1, 0.1\)"):
+        conv.convolved_fine_image_from(
+            fine_image=random_values(0, native_mask.pixels_in_mask * 4), mask=native_mask
         )
+    with pytest.raises(aa.exc.KernelException, match="kernel's pixel scales are"):
+        OversampledConvolverState(kernel=kernel, mask=native_mask, convolve_over_sample_size=N)
 
 
-def test__guard__fine_mask_that_is_not_an_upscaled_native_mask_raises():
+def test__guard__a_mask_at_the_fine_pixel_scale__kernel_exception():
+    """A mask at the kernel's (fine) pixel scale is not a native mask: the kernel is not at its pixel scale / N."""
     N = 2
     conv = convolver_from((7, 7), N)
-    # A circular mask built directly at the fine scale: its pixels do not come in 2x2 blocks.
-    not_blocky = aa.Mask2D.circular(
-        shape_native=(42, 42), pixel_scales=NATIVE_PIXEL_SCALE / N, radius=1.03
-    )
-    assert not np.array_equal(
-        np.kron(np.asarray(not_blocky)[::2, ::2], np.ones((2, 2), dtype=bool)),
-        np.asarray(not_blocky),
-    )
-    blurring_mask = not_blocky.derive_mask.blurring_from(kernel_shape_native=(7, 7))
-    image = aa.Array2D(values=random_values(0, not_blocky.pixels_in_mask), mask=not_blocky)
-    blurring = aa.Array2D(values=random_values(1, blurring_mask.pixels_in_mask), mask=blurring_mask)
-    with pytest.raises(aa.exc.KernelException, match=r"\(42, 42\)"):
-        conv.convolved_image_from(image=image, blurring_image=blurring, xp=np)
-    with pytest.raises(aa.exc.KernelException, match=r"\(42, 42\)"):
-        conv.convolved_mapping_matrix_from(
-            mapping_matrix=random_values(2, not_blocky.pixels_in_mask, 2),
-            mask=not_blocky,
-            xp=np,
+    fine_scale_mask = aa.Mask2D.circular(shape_native=(42, 42), pixel_scales=NATIVE_PIXEL_SCALE / N, radius=1.03)
+    with pytest.raises(aa.exc.KernelException, match=r"data pixel scale / 2 = \(0.05, 0.05\)"):
+        conv.convolved_fine_image_from(
+            fine_image=random_values(0, fine_scale_mask.pixels_in_mask * 4), mask=fine_scale_mask
         )
-
-    # A shape that is not a multiple of N.
-    odd_shape = aa.Mask2D.circular(
-        shape_native=(41, 42), pixel_scales=NATIVE_PIXEL_SCALE / N, radius=1.03
-    )
-    odd_blurring = odd_shape.derive_mask.blurring_from(kernel_shape_native=(7, 7))
-    with pytest.raises(aa.exc.KernelException, match=r"\(41, 42\)"):
-        conv.convolved_image_from(
-            image=aa.Array2D(values=random_values(0, odd_shape.pixels_in_mask), mask=odd_shape),
-            blurring_image=aa.Array2D(
-                values=random_values(1, odd_blurring.pixels_in_mask), mask=odd_blurring
-            ),
-            xp=np,
+    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
+        conv.convolved_fine_mapping_matrix_from(
+            fine_mapping_matrix=random_values(0, fine_scale_mask.pixels_in_mask * 4, 2), mask=fine_scale_mask
         )
 
 
-@pytest.mark.parametrize("rows_delta", [-1, 1])
-def test__guard__mapping_matrix_with_wrong_number_of_rows_raises(rows_delta):
-    c = setup_case("circular", 2, (7, 7))
-    wrong = random_values(0, c["fine_mask"].pixels_in_mask + rows_delta, 3)
-    with pytest.raises(aa.exc.KernelException, match="rows"):
-        c["convolver"].convolved_mapping_matrix_from(
-            mapping_matrix=wrong, mask=c["fine_mask"], xp=np
+def test__guard__state_of_the_wrong_kind__kernel_exception():
+    mask = native_mask_from("circular")
+    native_kernel = aa.Array2D.no_mask(values=fine_kernel_values_from((7, 7), 1), pixel_scales=NATIVE_PIXEL_SCALE)
+    with pytest.raises(aa.exc.KernelException, match="takes an OversampledConvolverState, but got a ConvolverState"):
+        aa.Convolver(
+            kernel=fine_kernel(),
+            state=ConvolverState(kernel=native_kernel, mask=mask),
+            convolve_over_sample_size=2,
         )
-    with pytest.raises(aa.exc.KernelException, match="rows"):
-        c["convolver"].convolved_mapping_matrix_via_real_space_np_from(
-            mapping_matrix=wrong, mask=c["fine_mask"]
-        )
-
-
-def test__guard__native_length_mapping_matrix_on_fine_mask_raises():
-    c = setup_case("circular", 2, (7, 7))
-    native_rows = random_values(0, c["native_mask"].pixels_in_mask, 3)
-    with pytest.raises(aa.exc.KernelException, match="rows"):
-        c["convolver"].convolved_mapping_matrix_from(
-            mapping_matrix=native_rows, mask=c["fine_mask"], xp=np
+    with pytest.raises(aa.exc.KernelException, match="OversampledConvolverState is for a Convolver with"):
+        aa.Convolver(
+            kernel=native_kernel,
+            state=OversampledConvolverState(kernel=fine_kernel(), mask=mask, convolve_over_sample_size=2),
         )
 
 
-def test__guard__blurring_values_on_the_wrong_blurring_region_raise():
-    """Values on the native blurring mask upscaled (a larger region) are refused with a clear exception."""
-    c = setup_case("circular", 2, (7, 7))
-    upscaled_native_blurring = over_sample_util.mask_2d_upscaled_from(
-        c["native_mask"].derive_mask.blurring_from(
-            kernel_shape_native=c["convolver"].footprint_shape_native
-        ),
-        2,
-    )
-    assert upscaled_native_blurring.pixels_in_mask != c["fine_blurring_mask"].pixels_in_mask
-    wrong = aa.Array2D(
-        values=random_values(5, upscaled_native_blurring.pixels_in_mask),
-        mask=upscaled_native_blurring,
-    )
-    image = aa.Array2D(values=c["image"], mask=c["fine_mask"])
-    with pytest.raises(aa.exc.KernelException, match="fine blurring region"):
-        c["convolver"].convolved_image_from(image=image, blurring_image=wrong)
-    with pytest.raises(aa.exc.KernelException, match="fine blurring region"):
-        c["convolver"].convolved_mapping_matrix_from(
-            mapping_matrix=c["mapping"],
-            mask=c["fine_mask"],
-            blurring_mapping_matrix=random_values(6, upscaled_native_blurring.pixels_in_mask, 5),
-        )
-
-
-def test__fine_frame_covers_the_mask_and_kernel_not_the_whole_image():
-    """A small mask in a large image: the fine FFT frame is sized by the mask's bounding box and the kernel."""
-    native_mask = aa.Mask2D.circular(shape_native=(60, 60), pixel_scales=0.2, radius=0.6)
-    N, kernel_shape = 2, (7, 7)
-    conv = convolver_from(kernel_shape, N)
-    fine_mask = over_sample_util.mask_2d_upscaled_from(native_mask, N)
-    ys, xs = np.where(~np.asarray(fine_mask))
-    bbox = (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
-    state = conv.state_from(mask=fine_mask)
-    # bounding box + kernel reach on both sides + the linear-convolution padding, rounded up to a fast FFT size
-    for axis in (0, 1):
-        assert state.fft_shape[axis] <= 2 * (bbox[axis] + 2 * (kernel_shape[axis] - 1))
-        assert state.fft_shape[axis] < fine_mask.shape_native[axis] / 2
-    # and the result is still the brute force
-    fine_blurring_mask = fine_mask.derive_mask.blurring_from(kernel_shape_native=kernel_shape)
-    image = random_values(1, fine_mask.pixels_in_mask)
-    blurring = random_values(2, fine_blurring_mask.pixels_in_mask)
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-    )
-    expected = brute_force_native(
-        native_mask, N, fine_kernel_values_from(kernel_shape, N), image, blurring
-    )
-    assert np.max(np.abs(result.array - expected)) <= RTOL_PEAK * np.max(np.abs(expected))
+def test__module_checks__pixel_scales_to_the_stated_tolerance():
+    rtol = convolver_module.PIXEL_SCALES_RTOL
+    assert rtol == 1.0e-6
+    assert convolver_module.is_fine_pixel_scales((0.1, 0.1), (0.2, 0.2), 2)
+    assert convolver_module.is_fine_pixel_scales((0.1 * (1 + 0.5 * rtol),) * 2, (0.2, 0.2), 2)
+    assert not convolver_module.is_fine_pixel_scales((0.1 * (1 + 2 * rtol),) * 2, (0.2, 0.2), 2)
+    assert not convolver_module.is_fine_pixel_scales((0.1, 0.05), (0.2, 0.2), 2)
+    assert convolver_module.is_fine_pixel_scales((0.1, 0.05), (0.3, 0.15), 3)
+    assert not convolver_module.is_fine_pixel_scales((0.1, 0.05), (0.3, 0.15), 2)
+    convolver_module.fine_pixel_scales_checked((0.1, 0.1), (0.2, 0.2), 2)
+    with pytest.raises(aa.exc.KernelException, match=r"the kernel's pixel scales are \(0.2, 0.2\)"):
+        convolver_module.fine_pixel_scales_checked((0.2, 0.2), (0.2, 0.2), 2)
 
 
 def test__guards_do_not_fire_at_n1():
+    kernel_values = fine_kernel_values_from((7, 7), 1)
     conv = aa.Convolver(
-        kernel=aa.Array2D.no_mask(values=fine_kernel_values_from((7, 7), 1), pixel_scales=0.2),
-        convolve_over_sample_size=1,
+        kernel=aa.Array2D.no_mask(values=kernel_values, pixel_scales=0.2), convolve_over_sample_size=1
     )
+    assert conv.convolve_over_sample_size == 1
     mask = native_mask_from("circular")
     blurring_mask = mask.derive_mask.blurring_from(kernel_shape_native=(7, 7))
+    assert conv.footprint_shape_native == (7, 7)
     image = random_values(0, mask.pixels_in_mask)
     blurring = random_values(1, blurring_mask.pixels_in_mask)
     result = conv.convolved_image_from(
@@ -1017,119 +870,214 @@ def test__guards_do_not_fire_at_n1():
         blurring_image=aa.Array2D(values=blurring, mask=blurring_mask),
         xp=np,
     )
-    assert_close_to_peak(
-        result.array,
-        brute_force_native(mask, 1, fine_kernel_values_from((7, 7), 1), image, blurring),
+    assert_close_to_peak(result.array, brute_force_native(mask, 1, kernel_values, image, blurring))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Even kernels: re-centred on a pixel by a half-pixel Fourier shift
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def gaussian_values_from(shape, sigma, centre):
+    """A round Gaussian sampled at the pixel centres of ``shape``, centred at (row, column) ``centre``."""
+    y = np.arange(shape[0])[:, None] - centre[0]
+    x = np.arange(shape[1])[None, :] - centre[1]
+    return np.exp(-0.5 * (y**2 + x**2) / sigma**2)
+
+
+def even_and_odd_gaussians_from(shape, sigma=2.0):
+    """
+    An even-shaped Gaussian centred where poppy / STPSF centre it (between the two central pixels of every even
+    axis) and the same Gaussian sampled on the odd grid of one more pixel per even axis, centred on its middle pixel,
+    scaled to the same sum: what a band-limited re-centring must give.
+    """
+    even = gaussian_values_from(shape, sigma, ((shape[0] - 1) / 2.0, (shape[1] - 1) / 2.0))
+    odd_shape = tuple(s + 1 if s % 2 == 0 else s for s in shape)
+    odd = gaussian_values_from(odd_shape, sigma, (odd_shape[0] // 2, odd_shape[1] // 2))
+    return even, odd * (np.sum(even) / np.sum(odd))
+
+
+def two_by_two_average_from(values):
+    """The odd 2 x 2 (pixel-pair) average along every even axis: the re-centring the design does NOT use."""
+    box = np.ones((2 if values.shape[0] % 2 == 0 else 1, 2 if values.shape[1] % 2 == 0 else 1))
+    return convolve2d(values, box / box.size, mode="full")
+
+
+EVEN_SHAPES = [(20, 20), (20, 21), (21, 20)]
+
+
+@pytest.mark.parametrize("shape", EVEN_SHAPES)
+def test__recentred_kernel_values_from__is_the_fourier_half_pixel_shift(shape):
+    """
+    A Gaussian of sigma 2 pixels: the re-centred kernel is the Gaussian sampled on the odd grid (to 1e-5 of its
+    peak; DESIGN.md measures 1e-6 for a Fourier shift), far from the 2 x 2 average (which widens the PSF), with the
+    same sum, symmetric about its centre pixel, and an odd axis is not touched.
+    """
+    even, odd = even_and_odd_gaussians_from(shape)
+    result = convolver_module.recentred_kernel_values_from(kernel_values=even)
+
+    assert result.shape == odd.shape
+    assert all(size % 2 == 1 for size in result.shape)
+    assert np.max(np.abs(result - odd)) < 1.0e-5 * np.max(odd)
+    assert np.max(np.abs(two_by_two_average_from(even) - odd)) > 1.0e-2 * np.max(odd)
+    assert np.sum(result) == pytest.approx(np.sum(even), rel=1e-13)
+    np.testing.assert_allclose(result, result[::-1, ::-1], rtol=0.0, atol=1e-12 * np.max(result))
+
+    odd_input = gaussian_values_from((21, 21), 2.0, (10.3, 9.6))
+    np.testing.assert_allclose(
+        convolver_module.recentred_kernel_values_from(kernel_values=odd_input), odd_input, rtol=1e-14
     )
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# Cached state hygiene
-# ----------------------------------------------------------------------------------------------------------------------
-
-
-def test__cached_state__is_used_only_for_its_own_mask():
-    """The same Convolver with mask A, then B (same shape, other pixels), then A again: each answer is right."""
+@pytest.mark.parametrize("shape", EVEN_SHAPES)
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test__even_fine_kernel__warns_and_convolves_as_the_odd_kernel_it_samples(shape, xp):
+    """
+    An oversampled Convolver of an even kernel (as STPSF writes them) says once that it re-centres it, and blurs as
+    the same PSF sampled on the odd grid (the brute force of that odd Gaussian, to its accuracy). The user's kernel
+    object is not modified.
+    """
     N = 2
-    kernel_shape = (9, 5)
-    conv = convolver_from(kernel_shape, N)
-    kernel_values = fine_kernel_values_from(kernel_shape, N)
+    native_mask = native_mask_from("circular")
+    even, odd = even_and_odd_gaussians_from(shape)
+    kernel = aa.Array2D.no_mask(values=even.copy(), pixel_scales=NATIVE_PIXEL_SCALE / N)
+    with pytest.warns(UserWarning, match=r"even shape \(\d+, \d+\).*re-centred on a pixel by a half-pixel Fourier shift"):
+        conv = aa.Convolver(kernel=kernel, convolve_over_sample_size=N)
 
-    mask_a = native_mask_from("circular")
-    mask_b_values = np.ones((21, 21), dtype=bool)
-    mask_b_values[3:12, 8:19] = False
-    mask_b = aa.Mask2D(mask=mask_b_values, pixel_scales=NATIVE_PIXEL_SCALE)
-    assert mask_a.shape_native == mask_b.shape_native
+    assert conv.kernel.shape_native == odd.shape
+    assert conv.kernel.pixel_scales == (NATIVE_PIXEL_SCALE / N, NATIVE_PIXEL_SCALE / N)
+    np.testing.assert_array_equal(kernel.native.array, even)  # the user's kernel is untouched
 
-    def run(native_mask, seed):
-        fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
-        image = random_values(seed, fine_mask.pixels_in_mask)
-        blurring = random_values(seed + 1, fine_blurring_mask.pixels_in_mask)
-        mapping = random_values(seed + 2, fine_mask.pixels_in_mask, 3)
-        result = conv.convolved_image_from(
-            image=aa.Array2D(values=image, mask=fine_mask),
-            blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-            xp=np,
-        )
+    blurring_pixels = blurring_pixels_from(native_mask, odd.shape, N)
+    image = random_values(11, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(12, blurring_pixels * N**2)
+    mapping = random_values(13, native_mask.pixels_in_mask * N**2, 2)
+    if xp is np:
+        result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring).array
+        matrix = conv.convolved_fine_mapping_matrix_from(fine_mapping_matrix=mapping, mask=native_mask)
+    else:
+        result, matrix, _ = jax_results_from(conv, native_mask, image, blurring, mapping)
+    assert_close_to_peak(result, brute_force_native(native_mask, N, odd, image, blurring), rtol=1e-5)
+    assert_close_to_peak(matrix, brute_force_native(native_mask, N, odd, mapping), rtol=1e-5)
+
+
+def test__even_kernel_at_n1__keeps_the_release_behaviour():
+    kernel = aa.Array2D.no_mask(values=np.ones((4, 4)), pixel_scales=0.1)
+    with pytest.raises(aa.exc.KernelException, match="must be odd"):
+        aa.Convolver(kernel=kernel, use_fft=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        conv = aa.Convolver(kernel=kernel, use_fft=True, convolve_over_sample_size=1)
+    assert conv.kernel.shape_native == (4, 4)
+    np.testing.assert_array_equal(conv.kernel.native.array, np.ones((4, 4)))
+    assert conv.convolve_over_sample_size == 1
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The state: built for one native mask and one kernel
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def run_against_brute_force(conv, native_mask, kernel_values, N, seed, xp=np):
+    kernel_shape = kernel_values.shape
+    blurring_pixels = blurring_pixels_from(native_mask, kernel_shape, N)
+    image = random_values(seed, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(seed + 1, blurring_pixels * N**2)
+    mapping = random_values(seed + 2, native_mask.pixels_in_mask * N**2, 3)
+    if xp is np:
+        result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring)
         assert np.array_equal(np.asarray(result.mask), np.asarray(native_mask))
-        assert_close_to_peak(
-            result.array, brute_force_native(native_mask, N, kernel_values, image, blurring)
-        )
-        result_mm = conv.convolved_mapping_matrix_from(
-            mapping_matrix=mapping, mask=fine_mask, xp=np
-        )
-        assert_close_to_peak(
-            result_mm, brute_force_native(native_mask, N, kernel_values, mapping, None)
-        )
-
-    run(mask_a, 0)
-    run(mask_b, 10)
-    run(mask_a, 20)
-
-    # the same boolean values at another origin: the result must be on the new mask, not the cached one
-    mask_a_shifted = aa.Mask2D(
-        mask=np.asarray(mask_a), pixel_scales=NATIVE_PIXEL_SCALE, origin=(0.4, -0.2)
-    )
-    run(mask_a_shifted, 30)
-    fine_shifted, _ = fine_masks_from(mask_a_shifted, N, kernel_shape)
-    result = conv.convolved_mapping_matrix_from(
-        mapping_matrix=random_values(40, fine_shifted.pixels_in_mask, 1), mask=fine_shifted, xp=np
-    )
-    assert result.shape == (mask_a.pixels_in_mask, 1)
-    with pytest.warns(UserWarning, match="No blurring_image"):
-        image = conv.convolved_image_from(
-            image=aa.Array2D(values=random_values(41, fine_shifted.pixels_in_mask), mask=fine_shifted),
-            blurring_image=None,
-            xp=np,
-        )
-    assert image.mask.origin == (0.4, -0.2)
+        result_image = result.array
+        result_mm = conv.convolved_fine_mapping_matrix_from(fine_mapping_matrix=mapping, mask=native_mask)
+    else:
+        result = None
+        result_image, result_mm, _ = jax_results_from(conv, native_mask, image, blurring, mapping)
+    assert_close_to_peak(result_image, brute_force_native(native_mask, N, kernel_values, image, blurring))
+    assert_close_to_peak(result_mm, brute_force_native(native_mask, N, kernel_values, mapping))
+    return result
 
 
-def test__cached_state__same_values_different_origin_or_pixel_scale_is_rebuilt():
-    """A cached state must not survive a change of mask that keeps the boolean values (pixel scale mismatch)."""
-    N = 2
-    conv = convolver_from((7, 7), N)
-    native_mask = native_mask_from("rectangle")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (7, 7))
-    image = aa.Array2D(values=random_values(0, fine_mask.pixels_in_mask), mask=fine_mask)
-    blurring = aa.Array2D(
-        values=random_values(1, fine_blurring_mask.pixels_in_mask), mask=fine_blurring_mask
-    )
-    conv.convolved_image_from(image=image, blurring_image=blurring, xp=np)
-
-    # The same boolean fine values but at the native pixel scale: must be rejected, not served from the cache.
-    wrong_scale = aa.Mask2D(mask=np.asarray(fine_mask), pixel_scales=NATIVE_PIXEL_SCALE)
-    wrong_blurring = aa.Mask2D(mask=np.asarray(fine_blurring_mask), pixel_scales=NATIVE_PIXEL_SCALE)
-    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
-        conv.convolved_image_from(
-            image=aa.Array2D(values=image.array, mask=wrong_scale),
-            blurring_image=aa.Array2D(values=blurring.array, mask=wrong_blurring),
-            xp=np,
-        )
+def other_mask_of_the_same_shape():
+    values = np.ones((21, 21), dtype=bool)
+    values[3:12, 8:19] = False
+    return aa.Mask2D(mask=values, pixel_scales=NATIVE_PIXEL_SCALE)
 
 
-def test__cached_state__jax_fft_with_two_masks():
-    N = 2
-    kernel_shape = (7, 7)
-    conv = convolver_from(kernel_shape, N, use_fft=True)
+def test__state__used_only_for_its_own_mask():
+    """A Convolver holding the state of mask A, used with A, then B (same shape, other pixels), then A: all right."""
+    N, kernel_shape = 2, (9, 5)
     kernel_values = fine_kernel_values_from(kernel_shape, N)
     mask_a = native_mask_from("circular")
-    mask_b_values = np.ones((21, 21), dtype=bool)
-    mask_b_values[6:16, 2:9] = False
-    mask_b = aa.Mask2D(mask=mask_b_values, pixel_scales=NATIVE_PIXEL_SCALE)
+    mask_b = other_mask_of_the_same_shape()
+    assert mask_a.shape_native == mask_b.shape_native
+    conv = convolver_from(kernel_shape, N, state_mask=mask_a)
+    state_a = conv.oversampled_state_from(mask=mask_a)
 
+    run_against_brute_force(conv, mask_a, kernel_values, N, seed=0)
+    run_against_brute_force(conv, mask_b, kernel_values, N, seed=10)
+    run_against_brute_force(conv, mask_a, kernel_values, N, seed=20)
+
+    # the state of A is kept, and never served for B
+    assert conv.oversampled_state_from(mask=mask_a) is state_a
+    assert conv.oversampled_state_from(mask=mask_b) is not state_a
+    assert conv.oversampled_state_from(mask=mask_a) is state_a
+
+    # the same pixels at another origin (a fitted grid offset): the result lies on the mask passed
+    mask_a_shifted = aa.Mask2D(mask=np.asarray(mask_a), pixel_scales=NATIVE_PIXEL_SCALE, origin=(0.4, -0.2))
+    result = run_against_brute_force(conv, mask_a_shifted, kernel_values, N, seed=30)
+    assert result.mask.origin == (0.4, -0.2)
+
+    # the same pixels at another pixel scale: not the state's mask; a new state refuses the kernel
+    mask_a_other_scale = aa.Mask2D(mask=np.asarray(mask_a), pixel_scales=NATIVE_PIXEL_SCALE * 1.5)
+    assert conv.oversampled_state_from(mask=mask_a) is state_a
+    with pytest.raises(aa.exc.KernelException, match="pixel scale"):
+        conv.convolved_fine_image_from(
+            fine_image=random_values(0, mask_a.pixels_in_mask * N**2), mask=mask_a_other_scale
+        )
+
+
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test__state__not_reused_once_the_kernel_changed_in_place(xp):
+    """
+    `Imaging` normalises its PSF's kernel in place. A state built before (with the transform of the unnormalised
+    kernel) must not be reused: the result would be scaled by the kernel's old sum.
+    """
+    N, kernel_shape = 2, (7, 7)
+    mask = native_mask_from("circular")
+    kernel_values = fine_kernel_values_from(kernel_shape, N) * 85.0
+    conv = convolver_from(kernel_shape, N, kernel_values=kernel_values, state_mask=mask)
+    state = conv.oversampled_state_from(mask=mask)
+    run_against_brute_force(conv, mask, kernel_values, N, seed=1, xp=xp)
+
+    conv.kernel._array = np.divide(conv.kernel._array, np.sum(conv.kernel._array))  # as Imaging does it
+    assert conv.oversampled_state_from(mask=mask) is not state
+    run_against_brute_force(conv, mask, kernel_values / np.sum(kernel_values), N, seed=1, xp=xp)
+
+
+def test__state__jax_with_two_masks():
+    N, kernel_shape = 2, (7, 7)
+    kernel_values = fine_kernel_values_from(kernel_shape, N)
+    mask_a = native_mask_from("circular")
+    mask_b = other_mask_of_the_same_shape()
+    conv = convolver_from(kernel_shape, N, state_mask=mask_a)
     for native_mask, seed in [(mask_a, 0), (mask_b, 5), (mask_a, 9)]:
-        fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
-        image = random_values(seed, fine_mask.pixels_in_mask)
-        blurring = random_values(seed + 1, fine_blurring_mask.pixels_in_mask)
-        result = conv.convolved_image_from(
-            image=aa.Array2D(values=jnp.asarray(image), mask=fine_mask),
-            blurring_image=aa.Array2D(values=jnp.asarray(blurring), mask=fine_blurring_mask),
-            xp=jnp,
-        )
-        assert_close_to_peak(
-            result.array, brute_force_native(native_mask, N, kernel_values, image, blurring)
-        )
+        run_against_brute_force(conv, native_mask, kernel_values, N, seed=seed, xp=jnp)
+
+
+def test__state__is_for_checks_mask_pixels_pixel_scales_and_kernel_values():
+    N = 2
+    mask = native_mask_from("annulus")
+    kernel = fine_kernel((9, 5), N)
+    state = OversampledConvolverState(kernel=kernel, mask=mask, convolve_over_sample_size=N)
+    same = aa.Mask2D(mask=np.asarray(mask).copy(), pixel_scales=NATIVE_PIXEL_SCALE, origin=(1.0, 2.0))
+    assert state.is_for(mask=mask, kernel=kernel)
+    assert state.is_for(mask=same, kernel=kernel)
+    flipped = np.asarray(mask).copy()
+    flipped[np.nonzero(~flipped)[0][0], np.nonzero(~flipped)[1][0]] = True
+    assert not state.is_for(mask=aa.Mask2D(mask=flipped, pixel_scales=NATIVE_PIXEL_SCALE), kernel=kernel)
+    assert not state.is_for(mask=aa.Mask2D(mask=np.asarray(mask), pixel_scales=0.3), kernel=kernel)
+    other_kernel = aa.Array2D.no_mask(values=kernel.native.array * 1.0001, pixel_scales=NATIVE_PIXEL_SCALE / N)
+    assert not state.is_for(mask=mask, kernel=other_kernel)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1139,10 +1087,7 @@ def test__cached_state__jax_fft_with_two_masks():
 
 def test__from_gaussian__builds_fine_kernel_and_carries_n():
     conv = aa.Convolver.from_gaussian(
-        shape_native=(9, 5),
-        pixel_scales=NATIVE_PIXEL_SCALE / 2,
-        sigma=0.1,
-        normalize=True,
+        shape_native=(9, 5), pixel_scales=NATIVE_PIXEL_SCALE / 2, sigma=0.1, normalize=True,
         convolve_over_sample_size=2,
     )
     assert conv.convolve_over_sample_size == 2
@@ -1153,19 +1098,18 @@ def test__from_gaussian__builds_fine_kernel_and_carries_n():
     k = conv.kernel.native.array
     assert k[4, 3] / k[4, 2] == pytest.approx(np.exp(-0.5), rel=1e-12)
     assert k[3, 2] / k[4, 2] == pytest.approx(np.exp(-0.5), rel=1e-12)
+    assert conv.footprint_shape_native == (5, 3)
 
-    default = aa.Convolver.from_gaussian(
-        shape_native=(9, 5), pixel_scales=NATIVE_PIXEL_SCALE, sigma=0.1
-    )
+    default = aa.Convolver.from_gaussian(shape_native=(9, 5), pixel_scales=NATIVE_PIXEL_SCALE, sigma=0.1)
     assert default.convolve_over_sample_size == 1
+    assert aa.Convolver.convolve_over_sample_size == 1
 
 
 def test__normalized__keeps_n_and_leaves_original_untouched():
     N = 3
     kernel_values = fine_kernel_values_from((9, 5), N)
     conv = convolver_from((9, 5), N, kernel_values=kernel_values.copy())
-    original_sum = float(np.sum(conv.kernel.native.array))
-    assert abs(original_sum - 1.0) > 0.1
+    assert abs(float(np.sum(conv.kernel.native.array)) - 1.0) > 0.1
 
     normalized = conv.normalized
 
@@ -1174,106 +1118,58 @@ def test__normalized__keeps_n_and_leaves_original_untouched():
     assert np.sum(normalized.kernel.native.array) == pytest.approx(1.0, rel=1e-14)
     np.testing.assert_array_equal(conv.kernel.native.array, kernel_values)
     assert conv.convolve_over_sample_size == N
-
-    native_mask = native_mask_from("rectangle")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (9, 5))
-    image = random_values(0, fine_mask.pixels_in_mask)
-    blurring = random_values(1, fine_blurring_mask.pixels_in_mask)
-    result = normalized.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-        xp=np,
-    )
-    assert_close_to_peak(
-        result.array,
-        brute_force_native(native_mask, N, kernel_values / np.sum(kernel_values), image, blurring),
-    )
+    run_against_brute_force(normalized, native_mask_from("rectangle"), kernel_values / np.sum(kernel_values), N, 0)
 
 
 @pytest.mark.parametrize("N", [2, 3])
 def test__no_blur__is_plain_binning(N):
-    conv = aa.Convolver.no_blur(
-        pixel_scales=NATIVE_PIXEL_SCALE / N, convolve_over_sample_size=N
-    )
+    conv = aa.Convolver.no_blur(pixel_scales=NATIVE_PIXEL_SCALE / N, convolve_over_sample_size=N)
     assert conv.convolve_over_sample_size == N
-    assert conv.kernel.pixel_scales == pytest.approx(
-        (NATIVE_PIXEL_SCALE / N, NATIVE_PIXEL_SCALE / N), rel=1e-15
-    )
+    assert conv.kernel.pixel_scales == pytest.approx((NATIVE_PIXEL_SCALE / N,) * 2, rel=1e-15)
     native_mask = native_mask_from("edge")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, conv.kernel.shape_native)
-    image = random_values(7, fine_mask.pixels_in_mask)
-    blurring = random_values(8, fine_blurring_mask.pixels_in_mask)
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-        xp=np,
-    )
-    np.testing.assert_allclose(
-        result.array, block_mean_by_hand(native_mask, N, image), rtol=1e-13, atol=1e-14
-    )
+    image = random_values(7, native_mask.pixels_in_mask * N**2)
+    blurring = random_values(8, blurring_pixels_from(native_mask, conv.kernel.shape_native, N) * N**2)
+    result = conv.convolved_fine_image_from(fine_image=image, mask=native_mask, fine_blurring_image=blurring, xp=np)
+    np.testing.assert_allclose(result.array, block_mean_by_hand(native_mask, N, image), rtol=1e-13, atol=1e-14)
 
 
-def test__from_fits__round_trip_keeps_n(tmp_path):
+def test__output_to_fits_and_from_fits__round_trip_keeps_n(tmp_path):
     N = 2
     conv = aa.Convolver.from_gaussian(
-        shape_native=(9, 7),
-        pixel_scales=NATIVE_PIXEL_SCALE / N,
-        sigma=0.1,
-        centre=(0.02, 0.01),
-        axis_ratio=0.7,
-        angle=30.0,
-        normalize=True,
-        convolve_over_sample_size=N,
+        shape_native=(9, 7), pixel_scales=NATIVE_PIXEL_SCALE / N, sigma=0.1, centre=(0.02, 0.01),
+        axis_ratio=0.7, angle=30.0, normalize=True, convolve_over_sample_size=N,
     )
     file_path = tmp_path / "psf.fits"
-    try:
-        values_for_fits = conv.kernel.native_for_fits
-    except KeyError:
-        # autoarray's own config has no visualize/plots/fits_are_zoomed (nor does the pristine release); it comes
-        # with autogalaxy's config. native_for_fits is then plain .native (fits_are_zoomed is false there).
-        values_for_fits = conv.kernel.native
-    aa.output_to_fits(values=values_for_fits, file_path=file_path)
+    conv.output_to_fits(file_path=file_path)
+
+    # what the file records, read with astropy
+    with fits.open(file_path) as hdu_list:
+        header = hdu_list[0].header
+        assert header["PIXSCAY"] == pytest.approx(NATIVE_PIXEL_SCALE / N, rel=1e-15)
+        assert header["PIXSCAX"] == pytest.approx(NATIVE_PIXEL_SCALE / N, rel=1e-15)
+        assert header["CONVOS"] == N
+        np.testing.assert_array_equal(hdu_list[0].data, conv.kernel.native.array)
 
     loaded = aa.Convolver.from_fits(
-        file_path=file_path,
-        hdu=0,
-        pixel_scales=NATIVE_PIXEL_SCALE / N,
-        convolve_over_sample_size=N,
+        file_path=file_path, hdu=0, pixel_scales=NATIVE_PIXEL_SCALE / N, convolve_over_sample_size=N
     )
     assert loaded.convolve_over_sample_size == N
     assert loaded.kernel.shape_native == (9, 7)
     assert loaded.kernel.pixel_scales == pytest.approx((0.1, 0.1), rel=1e-15)
-    np.testing.assert_allclose(
-        loaded.kernel.native.array, conv.kernel.native.array, rtol=1e-15, atol=0.0
-    )
+    np.testing.assert_allclose(loaded.kernel.native.array, conv.kernel.native.array, rtol=1e-15, atol=0.0)
+    run_against_brute_force(loaded, native_mask_from("annulus"), np.array(conv.kernel.native.array), N, 0)
 
     loaded_normalized = aa.Convolver.from_fits(
-        file_path=file_path,
-        hdu=0,
-        pixel_scales=NATIVE_PIXEL_SCALE / N,
-        normalize=True,
+        file_path=file_path, hdu=0, pixel_scales=NATIVE_PIXEL_SCALE / N, normalize=True,
         convolve_over_sample_size=N,
     )
     assert loaded_normalized.convolve_over_sample_size == N
 
-    loaded_default = aa.Convolver.from_fits(
-        file_path=file_path, hdu=0, pixel_scales=NATIVE_PIXEL_SCALE / N
-    )
+    # at N = 1 the file is read as given, with a warning naming the N it records
+    with pytest.warns(UserWarning, match="records a PSF oversampled by 2.*convolve_over_sample_size=2"):
+        loaded_default = aa.Convolver.from_fits(file_path=file_path, hdu=0, pixel_scales=NATIVE_PIXEL_SCALE / N)
     assert loaded_default.convolve_over_sample_size == 1
-
-    native_mask = native_mask_from("annulus")
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, (9, 7))
-    image = random_values(0, fine_mask.pixels_in_mask)
-    blurring = random_values(1, fine_blurring_mask.pixels_in_mask)
-    result = loaded.convolved_image_from(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-        xp=np,
-    )
-    assert_close_to_peak(
-        result.array,
-        brute_force_native(native_mask, N, conv.kernel.native.array, image, blurring),
-    )
+    np.testing.assert_array_equal(loaded_default.kernel.native.array, conv.kernel.native.array)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1298,131 +1194,114 @@ def test__from_fits__round_trip_keeps_n(tmp_path):
     ],
 )
 def test__footprint_shape_native(kernel_shape, N, expected):
-    kernel = aa.Array2D.no_mask(
-        values=np.ones(kernel_shape), pixel_scales=NATIVE_PIXEL_SCALE / N
-    )
+    kernel = aa.Array2D.no_mask(values=np.ones(kernel_shape), pixel_scales=NATIVE_PIXEL_SCALE / N)
     conv = aa.Convolver(kernel=kernel, convolve_over_sample_size=N)
     assert tuple(conv.footprint_shape_native) == expected
+    assert tuple(convolver_module.footprint_shape_native_from(kernel_shape, N)) == expected
 
 
-@pytest.mark.parametrize("mask_name, N, kernel_shape", CASES, ids=CASE_IDS)
-def test__footprint_shape_native__native_blurring_mask_covers_fine_blurring_region(
-    mask_name, N, kernel_shape
-):
-    """
-    The native pixels that contain a fine blurring pixel are exactly the native blurring region of a kernel of
-    the footprint shape.
-    """
-    native_mask = native_mask_from(mask_name)
-    conv = convolver_from(kernel_shape, N)
-    _, fine_blurring_mask = fine_masks_from(native_mask, N, kernel_shape)
-    H, W = native_mask.shape_native
-    touched = (~np.asarray(fine_blurring_mask)).reshape(H, N, W, N).any(axis=(1, 3))
-    native_blurring = native_mask.derive_mask.blurring_from(
-        kernel_shape_native=conv.footprint_shape_native
-    )
-    assert np.array_equal(touched, ~np.asarray(native_blurring))
-
-
-def test__cached_state__another_mask_does_not_displace_the_state_built_for_the_dataset():
-    """A plot's padded frame gets its own state; the dataset's state, built at set-up, stays cached and reused."""
-    a = setup_case("circular", 2, (7, 7))
-    b = setup_case("rectangle", 2, (7, 7))
-    conv = a["convolver"]
-    state_a = conv.state_from(mask=a["fine_mask"])
-    state_b = conv.state_from(mask=b["fine_mask"])
-    assert state_b is not state_a
-    assert conv.state_from(mask=a["fine_mask"]) is state_a
-    assert conv.state_from(mask=b["fine_mask"]) is state_b
-
-
-def test__dataset_normalising_the_kernel_never_reuses_a_state_built_before():
-    """
-    Imaging normalises its PSF's kernel in place. A fine state the PSF cached before (with the FFT of the
-    unnormalised kernel) must not be reused: the JAX FFT path would return a blur scaled by the kernel's old sum.
-    """
-    native_mask = native_mask_from("circular")
-    N, shape = 2, (7, 7)
-    kernel_values = fine_kernel_values_from(shape, N) * 85.0
-    psf = aa.Convolver(
-        kernel=aa.Array2D.no_mask(values=kernel_values, pixel_scales=NATIVE_PIXEL_SCALE / N),
-        use_fft=True,
-        convolve_over_sample_size=N,
-    )
-    fine_mask, fine_blurring_mask = fine_masks_from(native_mask, N, shape)
-    image = random_values(1, fine_mask.pixels_in_mask)
-    blurring = random_values(2, fine_blurring_mask.pixels_in_mask)
-    arrays = dict(
-        image=aa.Array2D(values=image, mask=fine_mask),
-        blurring_image=aa.Array2D(values=blurring, mask=fine_blurring_mask),
-    )
-    psf.convolved_image_from(**arrays, xp=jnp)  # caches a state with the unnormalised kernel
-
-    dataset = aa.Imaging(
-        data=aa.Array2D.no_mask(values=np.ones(native_mask.shape_native), pixel_scales=NATIVE_PIXEL_SCALE),
-        noise_map=aa.Array2D.no_mask(values=np.ones(native_mask.shape_native), pixel_scales=NATIVE_PIXEL_SCALE),
-        psf=psf,
-        over_sample_size_lp=2,
-        over_sample_size_pixelization=2,
-        convolve_over_sample_size_lp=N,
-        convolve_over_sample_size_pixelization=N,
-    )
-    result = dataset.psf.convolved_image_from(**arrays, xp=jnp)
-    expected = brute_force_native(native_mask, N, kernel_values / kernel_values.sum(), image, blurring)
-    assert np.max(np.abs(np.asarray(result.array) - expected)) <= RTOL_PEAK * np.max(np.abs(expected))
-
-
-def test__binned_image_keeps_the_origin_of_its_input_and_the_native_pixel_scale():
-    """The native mask of a result carries the input's (possibly offset) origin and the exact native pixel scale."""
-    native_mask = aa.Mask2D.circular(shape_native=(15, 15), pixel_scales=0.11, radius=0.5)
+def test__binned_image_keeps_the_origin_of_its_mask_and_the_native_pixel_scale():
+    """The result carries the native mask passed (possibly offset origin) and its exact pixel scale."""
     N = 5
+    native = aa.Mask2D.circular(shape_native=(15, 15), pixel_scales=0.11, radius=0.5)
+    shifted = aa.Mask2D(mask=np.asarray(native), pixel_scales=0.11, origin=(0.3, -0.2))
     conv = aa.Convolver.from_gaussian(
         shape_native=(11, 11), pixel_scales=0.11 / N, sigma=0.05, normalize=True, convolve_over_sample_size=N
     )
-    fine_mask = over_sample_util.mask_2d_upscaled_from(native_mask, N)
-    shifted = aa.Mask2D(mask=np.asarray(fine_mask), pixel_scales=fine_mask.pixel_scales, origin=(0.3, -0.2))
-    blurring_mask = shifted.derive_mask.blurring_from(kernel_shape_native=(11, 11))
-    result = conv.convolved_image_from(
-        image=aa.Array2D(values=np.ones(shifted.pixels_in_mask), mask=shifted),
-        blurring_image=aa.Array2D(values=np.ones(blurring_mask.pixels_in_mask), mask=blurring_mask),
+    blurring_pixels = shifted.derive_mask.blurring_from(kernel_shape_native=conv.footprint_shape_native).pixels_in_mask
+    result = conv.convolved_fine_image_from(
+        fine_image=np.ones(shifted.pixels_in_mask * N**2),
+        mask=shifted,
+        fine_blurring_image=np.ones(blurring_pixels * N**2),
     )
     assert result.mask.origin == (0.3, -0.2)
     assert result.mask.pixel_scales == (0.11, 0.11)
-    assert np.array_equal(np.asarray(result.mask), np.asarray(native_mask))
+    assert np.array_equal(np.asarray(result.mask), np.asarray(native))
+    # a uniform image (inside and around the mask) blurred by a normalised kernel stays uniform
+    np.testing.assert_allclose(result.array, 1.0, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Phase kernels (the polyphase form of a fine kernel)
+# The exact coarse kernel of a path at a smaller N
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
-@pytest.mark.parametrize("kernel_shape", [(9, 9), (7, 11), (3, 3)])
-def test__phase_kernel_values__are_the_binned_blur_of_a_unit_value_at_each_phase(n, kernel_shape):
+def coarse_kernel_by_the_formula(kernel, m):
+    """K_m(D) = (1/m^2) sum_u T_m(u) K(m D + u), T_m(u) = (m - |u_y|)(m - |u_x|), by explicit loops."""
+    ky, kx = kernel.shape
+    cy, cx = ky // 2, kx // 2
+    hy, hx = (cy + m - 1) // m, (cx + m - 1) // m
+    out = np.zeros((2 * hy + 1, 2 * hx + 1))
+    for dy in range(-hy, hy + 1):
+        for dx in range(-hx, hx + 1):
+            total = 0.0
+            for uy in range(-(m - 1), m):
+                for ux in range(-(m - 1), m):
+                    y, x = cy + m * dy + uy, cx + m * dx + ux
+                    if 0 <= y < ky and 0 <= x < kx:
+                        total += (m - abs(uy)) * (m - abs(ux)) * kernel[y, x]
+            out[dy + hy, dx + hx] = total / m**2
+    return out
+
+
+@pytest.mark.parametrize("N, n, shape", [(4, 2, (17, 13)), (4, 1, (17, 13)), (2, 1, (9, 11)), (6, 3, (13, 13)), (6, 2, (13, 7))])
+def test__coarse_convolver_from__is_the_exact_coarse_kernel(N, n, shape):
+    values = fine_kernel_values_from(shape, N)
+    conv = convolver_from(shape, N, kernel_values=values)
+    coarse = conv.coarse_convolver_from(convolve_over_sample_size=n)
+    m = N // n
+
+    expected = coarse_kernel_by_the_formula(values, m)
+    assert coarse.convolve_over_sample_size == n
+    assert coarse.kernel.shape_native == expected.shape
+    assert coarse.kernel.pixel_scales == pytest.approx((NATIVE_PIXEL_SCALE / n,) * 2, rel=1e-14)
+    np.testing.assert_allclose(coarse.kernel.native.array, expected, rtol=1e-13, atol=1e-15)
+    assert np.sum(coarse.kernel.native.array) == pytest.approx(np.sum(values), rel=1e-13)
+    np.testing.assert_array_equal(conv.kernel.native.array, values)  # the held kernel is not changed
+
+
+@pytest.mark.parametrize("N, n", [(4, 2), (2, 1), (3, 1)])
+def test__coarse_convolver_from__convolving_at_n_is_repeating_onto_n_and_convolving_there(N, n):
     """
-    A unit value in the fine pixel of phase (a, b) of a native pixel, convolved on a full fine frame with
-    `convolve2d` and block-meaned: its native image around that pixel is the phase kernel, and nothing lies outside
-    the phase kernel's footprint.
+    Light at n repeated over its m x m blocks of the held PSF's grid (m = N / n), convolved there with K and
+    binned to native pixels (the brute force at N) is one convolution at n with the coarse kernel: at n > 1 the
+    coarse Convolver's fine convolution, at n = 1 the release's native convolution.
     """
-    kernel = np.random.default_rng(1).random(kernel_shape)
-    phase_kernels = aa.Convolver.phase_kernel_values_from(values=kernel, factor=n)
-    footprint = tuple(2 * int(np.ceil((size // 2) / n)) + 1 for size in kernel_shape)
-    assert phase_kernels.shape == (n * n,) + footprint
+    shape = (4 * N + 1, 4 * N - 1)
+    values = fine_kernel_values_from(shape, N)
+    conv = convolver_from(shape, N, kernel_values=values)
+    coarse = conv.coarse_convolver_from(convolve_over_sample_size=n)
+    m = N // n
+    native_mask = native_mask_from("annulus")
+    footprint = coarse.footprint_shape_native
+    blurring_mask = native_mask.derive_mask.blurring_from(kernel_shape_native=footprint)
 
-    reach = 6
-    size = 2 * reach + 1
-    ry, rx = footprint[0] // 2, footprint[1] // 2
-    for a in range(n):
-        for b in range(n):
-            frame = np.zeros((size * n, size * n))
-            frame[reach * n + a, reach * n + b] = 1.0
-            binned = convolve2d(frame, kernel, mode="same").reshape(size, n, size, n).mean(axis=(1, 3))
-            around = binned[reach - ry : reach + ry + 1, reach - rx : reach + rx + 1]
-            np.testing.assert_allclose(phase_kernels[a * n + b], around, rtol=0.0, atol=1e-15)
-            assert abs(binned.sum() - around.sum()) < 1e-14
+    image_n = random_values(3, native_mask.pixels_in_mask * n * n)
+    blurring_n = random_values(4, blurring_mask.pixels_in_mask * n * n)
 
+    def repeated(values_n, pixels):
+        """Each value at n repeated over its m x m block at N, pixel-major at N."""
+        out = np.zeros(pixels * N * N)
+        for i in range(pixels):
+            for a in range(N):
+                for b in range(N):
+                    out[i * N * N + a * N + b] = values_n[i * n * n + (a // m) * n + (b // m)]
+        return out
 
-def test__phase_and_coarse_kernels_of_an_even_kernel__kernel_exception():
-    for function in (aa.Convolver.phase_kernel_values_from, aa.Convolver.coarse_kernel_values_from):
-        with pytest.raises(aa.exc.KernelException, match="has no centre pixel"):
-            function(values=np.ones((4, 5)), factor=2)
+    image_at_N = repeated(image_n, native_mask.pixels_in_mask)
+    blurring_at_N = repeated(blurring_n, blurring_mask.pixels_in_mask)
+    # the region at n (the coarse footprint) is the region the held kernel reaches
+    assert footprint == conv.footprint_shape_native
+    expected = brute_force_native(native_mask, N, values, image_at_N, blurring_at_N)
+
+    if n > 1:
+        result = coarse.convolved_fine_image_from(
+            fine_image=image_n, mask=native_mask, fine_blurring_image=blurring_n
+        ).array
+    else:
+        result = coarse.convolved_image_from(
+            image=aa.Array2D(values=image_n, mask=native_mask),
+            blurring_image=aa.Array2D(values=blurring_n, mask=blurring_mask),
+            xp=np,
+        ).array
+    assert_close_to_peak(result, expected)

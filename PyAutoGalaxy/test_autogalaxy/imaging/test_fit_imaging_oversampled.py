@@ -1,10 +1,11 @@
 """
 Tests of `autogalaxy.FitImaging` with an oversampled PSF (`convolve_over_sample_size` N > 1).
 
-With N > 1 light is evaluated on the dataset's fine grids (`grids.lp_oversampled`, each fine pixel over-sampled with
-sub-size k = over_sample_size_lp / N, and `grids.lp_blurring_oversampled`, one sample per fine pixel), blurred with
-the PSF held at the fine pixel scale (native / N) and binned to the native pixels by the MEAN of each N x N block
-(docs/DESIGN.md §2).
+With N > 1 light is evaluated on the dataset's own grids: `grids.lp` is over-sampled at k N on the native mask (the
+k x k sub-pixels of each of a pixel's N x N fine pixels are averaged into that fine pixel) and `grids.blurring` is
+the blurring region of the PSF's native footprint over-sampled at N (one sample per fine pixel). The fine values are
+blurred with the PSF held at the fine pixel scale (native / N) and binned to the native pixels by the MEAN of each
+N x N block (DESIGN.md sections 1 and 4).
 
 Every number is compared with an independent reference:
 
@@ -13,7 +14,8 @@ Every number is compared with an independent reference:
 - a brute force built from numpy only: the light evaluated with the profile's formula on the full fine frame,
   `scipy.signal.convolve2d` with the fine kernel, and a reshape-mean over N x N blocks;
 - the light profile evaluated by the release's native over-sampler (for `LightProfileOperated` light, which is
-  binned, not blurred).
+  binned, not blurred);
+- the fit of a dataset built another way (the same Gaussian PSF sampled on an odd grid, for an even kernel).
 
 N = 1 bit-for-bit invariance is the differential suite's job (`differential/`) and is not repeated here.
 """
@@ -327,9 +329,9 @@ def test__model_data_and_galaxy_images__match_numpy_brute_force(N, k):
 @pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
 def test__operated_light__binned_not_blurred__equals_native_over_sampled_image(N, k):
     """
-    Operated light (already PSF-convolved) is evaluated on the fine grid and binned without convolution. Binning N x
-    N fine pixels each sampled k x k is exactly a native over-sampling of size k * N, so the fit's image must equal
-    the release's native over-sampled evaluation.
+    Operated light (already PSF-convolved) is evaluated on the grid's sub-pixels and binned without convolution.
+    Binning N x N fine pixels each sampled k x k is exactly a native over-sampling of size k * N, so the fit's image
+    must equal the release's native over-sampled evaluation.
     """
     psf = fine_psf_from(N=N, sigma=0.1)
     dataset = masked_dataset_from(psf=psf, N=N, k=k)
@@ -383,13 +385,14 @@ def test__operated_plus_standard_light__sum_of_binned_and_blurred():
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test__unmasked_blurred_image__equals_model_data_inside_mask_and_galaxy_list_sums_to_it():
+@pytest.mark.parametrize("N, k", [(2, 1), (2, 2)])
+def test__unmasked_blurred_image__equals_model_data_inside_mask_and_galaxy_list_sums_to_it(N, k):
     """
-    The unmasked blurred image is built by a different route (padded full frame, fine padded grid, trim). With
-    k = 1 both routes sample every fine pixel once, so inside the mask it must equal model_data. It must also
-    equal the numpy brute force on the full 30 x 30 frame, including outside the mask.
+    The unmasked blurred image is built by a different route (the grid padded by the PSF's footprint, blurred on its
+    own frame, trimmed). The padded grid samples the mask's pixels k x k per fine pixel and the masked pixels and the
+    padding once per fine pixel, as the fit samples its blurring region, so inside the mask it must equal
+    model_data. It must also equal the numpy brute force on the full 30 x 30 frame, including outside the mask.
     """
-    N, k = 2, 1
     psf = fine_psf_from(N=N, sigma=0.09, axis_ratio=0.7, angle=20.0)
     dataset = masked_dataset_from(psf=psf, N=N, k=k)
 
@@ -418,19 +421,23 @@ def test__unmasked_blurred_image__equals_model_data_inside_mask_and_galaxy_list_
         atol=1e-12 * peak,
     )
 
-    # Full-frame brute force (pad by 3 native pixels so nothing is lost at the frame's edge).
+    # Full-frame brute force (pad by 3 native pixels so nothing is lost at the frame's edge): fine pixels of the
+    # mask k x k, everything else once.
     pad = 3
+    padded_native = np.pad(native, pad, constant_values=True)
     frame = fine_frame_from(
         lambda y, x: sum(gaussian_sb(y, x, **p) for p in params),
         native.shape,
         N,
         k,
-        sub_sampled=True,
+        sub_sampled=~np.repeat(np.repeat(padded_native, N, axis=0), N, axis=1),
         pad=pad,
     )
     reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
     reference = reference[pad:-pad, pad:-pad]
     np.testing.assert_allclose(unmasked.native.array, reference, rtol=0, atol=1e-12 * peak)
+    # Outside the mask there is light (the test would not notice a zeroed padding otherwise).
+    assert np.max(unmasked.native.array[native]) > 1e-3 * peak
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -442,7 +449,7 @@ def test__unmasked_blurred_image__equals_model_data_inside_mask_and_galaxy_list_
 def test__linear_light_profiles__recover_intensities_of_noise_free_oversampled_data(N, k):
     """
     Data = the numpy brute-force N = 2 model of two Gaussians and a 3-Gaussian basis with known intensities. The
-    linear fit (fine grids, fine PSF, binned mapping matrix) must recover every intensity to 1e-6 and leave a
+    linear fit (the grids' sub-pixels, fine PSF, binned mapping matrix) must recover every intensity to 1e-6 and leave a
     chi-squared of ~0. The noise-map is small so that the release's tiny curvature-diagonal stabiliser
     (`no_regularization_add_to_curvature_diag_value`) does not bias the solution.
     """
@@ -522,61 +529,80 @@ def test__linear_operated_light_profile__recovers_intensity():
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test__guard__oversampled_psf_without_fine_grids__raises_dataset_exception():
+def test__guard__grids_whose_blurring_grid_is_not_over_sampled_at_n__raise():
     """
-    A dataset whose PSF is oversampled but whose grids have no fine grids (as if built without
-    convolve_over_sample_size_lp) must not silently evaluate light on the native grid.
+    A dataset whose grids were built for another PSF must not silently convolve the wrong values: a blurring grid
+    over-sampled at 1 (built with a native PSF of the same kernel) is refused by the k N rule
+    (`over_sample_util.fine_sub_size_from`, DatasetException) and a blurring grid of a smaller region, over-sampled
+    at N (built with a shorter fine PSF), by the convolution (values of the wrong length, KernelException).
     """
     N = 2
     psf = fine_psf_from(N=N)
     dataset = masked_dataset_from(psf=psf, N=N, k=2)
-    assert dataset.grids.lp_oversampled is not None
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(intensity=1.0, sigma=0.1))
+    ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data  # the dataset's own grids work
 
+    native_psf = aa.Convolver(kernel=aa.Array2D.no_mask(values=psf.kernel.native.array, pixel_scales=PS))
     dataset.grids = GridsDataset(
         mask=dataset.mask,
         over_sample_size_lp=dataset.over_sample_size_lp,
         over_sample_size_pixelization=dataset.over_sample_size_pixelization,
-        psf=dataset.psf,
+        psf=native_psf,
     )
-    assert dataset.grids.lp_oversampled is None
-
-    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(intensity=1.0, sigma=0.1))
-    with pytest.raises(aa.exc.DatasetException, match="no fine grids"):
+    assert np.all(np.asarray(dataset.grids.blurring.over_sample_size.array) == 1)
+    with pytest.raises(aa.exc.DatasetException, match="must be a positive multiple of 2"):
         ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data
-
-    with pytest.raises(aa.exc.DatasetException, match="convolve_over_sample_size_lp=2"):
+    with pytest.raises(aa.exc.DatasetException, match="must be a positive multiple of 2"):
         ag.FitImaging(dataset=dataset, galaxies=[galaxy]).galaxy_model_image_dict
 
+    shorter_psf = fine_psf_from(N=N, half_width_native=1.0)
+    assert shorter_psf.footprint_shape_native == (3, 3)
+    dataset.grids = GridsDataset(
+        mask=dataset.mask,
+        over_sample_size_lp=dataset.over_sample_size_lp,
+        over_sample_size_pixelization=dataset.over_sample_size_pixelization,
+        psf=shorter_psf,
+    )
+    with pytest.raises(aa.exc.KernelException, match="blurring values"):
+        ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data
 
-def test__guard__linear_func_list_without_fine_grids__raises_profile_exception():
-    N = 2
+
+def test__guard__linear_func_list_with_a_native_blurring_grid__raises__with_the_datasets_grids_is_the_brute_force():
+    N, k = 2, 1
     psf = fine_psf_from(N=N)
-    dataset = masked_dataset_from(psf=psf, N=N, k=1)
+    dataset = masked_dataset_from(psf=psf, N=N, k=k)
+    blurring_mask = dataset.mask.derive_mask.blurring_from(
+        kernel_shape_native=psf.footprint_shape_native, allow_padding=True
+    )
 
     func_list = LightProfileLinearObjFuncList(
         grid=dataset.grids.lp,
-        blurring_grid=dataset.grids.blurring,
+        blurring_grid=aa.Grid2D.from_mask(mask=blurring_mask, over_sample_size=1),
         psf=dataset.psf,
         light_profile_list=[ag.lp_linear.Gaussian(sigma=0.1)],
         regularization=None,
     )
-    with pytest.raises(ag.exc.ProfileException, match="fine grids"):
+    with pytest.raises(aa.exc.DatasetException, match="must be a positive multiple of 2"):
         func_list.operated_mapping_matrix_override
 
-    # Given the fine grids, the same object works and has one native row per unmasked pixel.
+    # With the dataset's grids the column is the brute force of the unit-intensity profile.
     func_list = LightProfileLinearObjFuncList(
         grid=dataset.grids.lp,
         blurring_grid=dataset.grids.blurring,
         psf=dataset.psf,
         light_profile_list=[ag.lp_linear.Gaussian(sigma=0.1)],
         regularization=None,
-        grid_oversampled=dataset.grids.lp_oversampled,
-        blurring_grid_oversampled=dataset.grids.lp_blurring_oversampled,
     )
-    assert func_list.operated_mapping_matrix_override.shape == (
-        dataset.mask.pixels_in_mask,
-        1,
+    operated = np.asarray(func_list.operated_mapping_matrix_override)
+    assert operated.shape == (dataset.mask.pixels_in_mask, 1)
+    reference = brute_force_model(
+        lambda y, x: gaussian_sb(y, x, centre=(0.0, 0.0), intensity=1.0, sigma=0.1),
+        dataset.mask,
+        psf.kernel.native.array,
+        N,
+        k,
     )
+    np.testing.assert_allclose(operated[:, 0], reference, rtol=0, atol=1e-12 * np.max(reference))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -673,48 +699,84 @@ def test__adaptive_sizes__linear_light_profile_recovers_its_intensity():
     assert intensity == pytest.approx(params["intensity"], rel=1e-6)
 
 
-def test__even_fine_psf__fit_and_simulation_use_its_odd_2x2_average():
-    """
-    An even fine PSF (as STPSF writes for even N), given to a dataset and a simulator: the model image is the brute
-    force with the odd 2 x 2 average of the kernel (built here with scipy), and a noise-free simulation made with the
-    same even PSF is fitted to rounding.
-    """
-    N = 2
-    centres = (np.arange(10) - 4.5) * PS / N  # an even kernel is centred on the corner between four pixels
-    even_values = np.exp(-0.5 * (centres[:, None] ** 2 + centres[None, :] ** 2) / 0.08**2)
-    even_values /= np.sum(even_values)
-    odd_values = convolve2d(even_values, np.ones((2, 2)) / 4.0, mode="full")
+def gaussian_kernel_values(size, sigma_fine_pixels):
+    """A unit-sum circular Gaussian on `size` x `size` pixels, centred on the array's centre: a pixel's centre for an
+    odd size, the corner between the four central pixels for an even size (as STPSF and poppy write them)."""
+    centres = np.arange(size) - (size - 1) / 2.0
+    values = np.exp(-0.5 * (centres[:, None] ** 2 + centres[None, :] ** 2) / sigma_fine_pixels**2)
+    return values / np.sum(values)
 
-    def even_psf():
+
+@pytest.mark.parametrize("N", [2, 4])
+def test__even_fine_psf__fit_and_simulation_equal_those_of_the_same_psf_sampled_on_an_odd_grid(N):
+    """
+    The same Gaussian PSF (sigma 0.1", 2 N fine pixels) sampled on an even grid, centred on the corner between the
+    four central fine pixels, and on an odd grid, centred on a fine pixel. An oversampled Convolver re-centres the
+    even kernel on a fine pixel (announced by a warning): the fit's model and a noise-free simulation then agree
+    with those of the odd PSF to 1e-6 of the peak. The 2 x 2 average of the even kernel (also odd and centred, but
+    one fine pixel wider) misses the odd PSF's model by more than 1e-3 of the peak, so the agreement is not a
+    property of any re-centring. The user's kernel values are not modified.
+    """
+    sigma = 2.0 * N  # fine pixels
+    half = int(np.ceil(6.0 * sigma))
+    even_values = gaussian_kernel_values(2 * half, sigma)
+    odd_values = gaussian_kernel_values(2 * half + 1, sigma)
+    average_values = convolve2d(even_values, np.ones((2, 2)) / 4.0, mode="full")
+    given = even_values.copy()
+
+    def psf_from(values):
         return aa.Convolver(
-            kernel=aa.Array2D.no_mask(values=even_values.copy(), pixel_scales=PS / N), convolve_over_sample_size=N
+            kernel=aa.Array2D.no_mask(values=values, pixel_scales=PS / N), convolve_over_sample_size=N
         )
 
-    dataset = masked_dataset_from(psf=even_psf(), N=N, k=2)
+    with pytest.warns(UserWarning, match="even shape"):
+        even_psf = psf_from(given)
+    np.testing.assert_array_equal(given, even_values)
+    assert even_psf.kernel.shape_native == (2 * half + 1, 2 * half + 1)
+
     params = dict(centre=(0.05, -0.03), intensity=1.3, sigma=0.07)
     galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**params))
-    reference = brute_force_model(lambda y, x: gaussian_sb(y, x, **params), dataset.mask, odd_values, N, 2)
+
+    def model_from(psf):
+        dataset = masked_dataset_from(psf=psf, N=N, k=1)
+        return ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+
+    even_model = model_from(even_psf)
+    odd_model = model_from(psf_from(odd_values))
+    average_model = model_from(psf_from(average_values))
+    peak = np.max(odd_model)
+
+    assert np.max(np.abs(even_model - odd_model)) < 1e-6 * peak
+    assert np.max(np.abs(average_model - odd_model)) > 1e-3 * peak
+
+    def simulated_from(psf):
+        simulator = ag.SimulatorImaging(
+            exposure_time=300.0,
+            psf=psf,
+            background_sky_level=1.0,
+            add_poisson_noise_to_data=False,
+            include_poisson_noise_in_noise_map=False,
+            noise_if_add_noise_false=0.01,
+        )
+        grid = aa.Grid2D.uniform(shape_native=(30, 30), pixel_scales=PS, over_sample_size=N)
+        return simulator.via_galaxies_from(galaxies=[galaxy], grid=grid)
+
+    with pytest.warns(UserWarning, match="even shape"):
+        simulated_even = simulated_from(psf_from(even_values.copy()))
+    simulated_odd = simulated_from(psf_from(odd_values))
     np.testing.assert_allclose(
-        ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array,
-        reference,
+        simulated_even.data.native.array,
+        simulated_odd.data.native.array,
         rtol=0,
-        atol=1e-12 * np.max(reference),
+        atol=1e-6 * np.max(simulated_odd.data.array),
     )
 
-    simulator = ag.SimulatorImaging(
-        exposure_time=300.0,
-        psf=even_psf(),
-        background_sky_level=1.0,
-        add_poisson_noise_to_data=False,
-        include_poisson_noise_in_noise_map=False,
-        noise_if_add_noise_false=0.01,
-    )
-    grid = aa.Grid2D.uniform(shape_native=(30, 30), pixel_scales=PS, over_sample_size=2 * N)
-    simulated = simulator.via_galaxies_from(galaxies=[galaxy], grid=grid).apply_mask(
+    # The simulation made with the even PSF is fitted by it to rounding.
+    masked = simulated_even.apply_mask(
         mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2)
     )
-    fit = ag.FitImaging(dataset=simulated, galaxies=[galaxy])
-    assert np.max(np.abs(fit.residual_map.array)) < 1e-10 * np.max(simulated.data.array)
+    fit = ag.FitImaging(dataset=masked, galaxies=[galaxy])
+    assert np.max(np.abs(fit.residual_map.array)) < 1e-10 * np.max(masked.data.array)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -765,7 +827,7 @@ def test__light_profiles_at_smaller_n__model_is_the_brute_force_on_the_psfs_grid
 
 def test__adaptive_sizes__unmasked_blurred_image_equals_model_data_inside_the_mask_and_has_light_outside():
     """
-    The unmasked (plot) image of a masked dataset with adaptive sizes: the padded frame's masked pixels take size 1
+    The unmasked (plot) image of a masked dataset with adaptive sizes: the padded frame's masked pixels take size N
     (one sample per fine pixel, as the fit's blurring region), so inside the mask it equals the model data, and the
     light outside the mask is there (not lost to zero-size pixels).
     """
@@ -813,6 +875,40 @@ def test__psf_replaced_after_a_fit__next_fit_uses_the_new_psf(n_lp, n_pix):
     first = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
 
     dataset.psf = fine_psf_from(N=n_psf, sigma=0.12)
+    second = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+    fresh = ag.FitImaging(dataset=dataset_with(fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
+
+    np.testing.assert_allclose(second, fresh.model_data.array, rtol=0, atol=1e-12 * np.max(first))
+    assert np.max(np.abs(second - first)) > 1e-2 * np.max(first)
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(2, 2), (1, 2), (2, 4)])
+def test__psf_kernel_changed_in_place_after_a_fit__next_fit_uses_the_new_values(n_lp, n_pix):
+    """
+    The dataset's PSF kernel overwritten in place after a first fit: the fit state (and, at a smaller light-profile
+    size, the coarse kernel) built from the old values must not be reused, so the next fit equals the fit of a dataset
+    built with the new kernel from the start.
+    """
+    n_psf = max(n_lp, n_pix)
+
+    def dataset_with(psf):
+        return ag.Imaging(
+            data=aa.Array2D.zeros(shape_native=(30, 30), pixel_scales=PS),
+            noise_map=aa.Array2D.full(fill_value=1.0, shape_native=(30, 30), pixel_scales=PS),
+            psf=psf,
+            over_sample_size_lp=2 * n_psf,
+            over_sample_size_pixelization=2 * n_psf,
+            convolve_over_sample_size_lp=n_lp,
+            convolve_over_sample_size_pixelization=n_pix,
+        ).apply_mask(mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2))
+
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.02, -0.01), intensity=1.0, sigma=0.06))
+    dataset = dataset_with(fine_psf_from(N=n_psf, sigma=0.05))
+    first = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+
+    new_values = fine_psf_from(N=n_psf, sigma=0.12).kernel.native.array
+    assert dataset.psf.kernel._array.shape == (new_values.size,)
+    dataset.psf.kernel._array[...] = new_values.ravel()
     second = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
     fresh = ag.FitImaging(dataset=dataset_with(fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
 

@@ -3,6 +3,7 @@ import numpy as np
 
 import autoarray as aa  # before jax: autoarray's import switches JAX to 64 bit
 import autogalaxy as ag
+from autoarray.operators.convolver import OversampledConvolverState
 
 import jax
 import jax.numpy as jnp
@@ -45,17 +46,39 @@ def _log_likelihood(dataset, offset_y, xp):
     ).log_likelihood
 
 
-def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state():
+def _counting_state_builds(monkeypatch):
+    """Count every `OversampledConvolverState` built from now on."""
+    builds = []
+    original = OversampledConvolverState.__init__
+
+    def counting(self, *args, **kwargs):
+        builds.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(OversampledConvolverState, "__init__", counting)
+    return builds
+
+
+def test__jit_with_a_traced_grid_offset_matches_numpy_and_keeps_the_cached_state(monkeypatch):
     dataset = _dataset()
     state = dataset.psf._state
+    assert isinstance(state, OversampledConvolverState)
+    builds = _counting_state_builds(monkeypatch)
+
     jitted = jax.jit(lambda offset_y: _log_likelihood(dataset, offset_y, jnp))
     for offset_y in (0.0, 0.05):
         expected = _log_likelihood(dataset, offset_y, np)
         assert np.isclose(float(jitted(offset_y)), expected, rtol=1e-10)
-    # the offsets move the grids, not the mask the PSF's fine state was built for
-    assert dataset.psf._state is state and dataset.psf._oversampled_states == [state]
+    # the offsets move the grids, not the mask the PSF's fine state was built for: no state is rebuilt
+    assert dataset.psf._state is state
+    assert builds == []
     # and the offset does change the fit (the test would not notice an ignored offset otherwise)
     assert not np.isclose(_log_likelihood(dataset, 0.05, np), _log_likelihood(dataset, 0.0, np), rtol=1e-6)
+    # the counter works: a state for another mask is built
+    dataset.psf.oversampled_state_from(
+        mask=ag.Mask2D.circular(shape_native=(30, 30), pixel_scales=0.1, radius=0.8)
+    )
+    assert builds == [1]
 
 
 def test__jit_with_light_profiles_at_a_smaller_n_than_the_psf_matches_numpy():

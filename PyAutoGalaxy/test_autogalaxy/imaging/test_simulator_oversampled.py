@@ -2,9 +2,10 @@
 Tests of `autogalaxy.SimulatorImaging` with an oversampled PSF (`convolve_over_sample_size` N > 1).
 
 `via_galaxies_from(galaxies, grid)` with `grid = Grid2D.uniform(shape, native pixel scale, over_sample_size=k N)`
-evaluates the galaxies on the fine frame of the grid padded by the PSF's native footprint, convolves with the fine
-PSF, bins N x N blocks by their mean and trims to the grid's shape. The dataset it returns carries the fine PSF and
-N, so that fitting it with the same galaxies reproduces the noise-free image.
+evaluates the galaxies on the grid padded by the PSF's native footprint (`psf.footprint_shape_native`): the grid's
+own pixels at k x k sub-samples per fine pixel, the padding at one sample per fine pixel (it is over-sampled at N).
+It convolves with the fine PSF, bins N x N blocks by their mean and trims to the grid's shape. The dataset it
+returns carries the fine PSF and N, so that fitting it with the same galaxies reproduces the noise-free image.
 
 Note on the set-up: the simulations add a background sky (which is subtracted again) because the release draws
 Poisson noise even when it is not added, and numpy rejects the tiny negative values a convolution leaves where a
@@ -34,18 +35,27 @@ def sub_offsets(k):
     return (np.arange(k) + 0.5) / k - 0.5
 
 
-def fine_frame_from(sb, native_shape, N, k, pad=0):
-    """sb on the fine frame of `native_shape` padded by `pad` native pixels, every fine pixel k x k sub-sampled."""
+def fine_frame_from(sb, native_shape, N, k, pad=0, k_pad=1):
+    """
+    sb on the fine frame of `native_shape` padded by `pad` native pixels: the fine pixels of `native_shape` the mean
+    of k x k sub-samples, those of the padding of k_pad x k_pad (1: one sample at the fine pixel's centre).
+    """
     ps = PS / N
     H = (native_shape[0] + 2 * pad) * N
     W = (native_shape[1] + 2 * pad) * N
     y = (H / 2.0 - 0.5 - np.arange(H)) * ps
     x = (np.arange(W) - W / 2.0 + 0.5) * ps
     Y, X = np.meshgrid(y, x, indexing="ij")
-    return np.mean(
-        [sb(Y - a * ps, X + b * ps) for a in sub_offsets(k) for b in sub_offsets(k)],
-        axis=0,
-    )
+
+    def sampled(size):
+        return np.mean(
+            [sb(Y - a * ps, X + b * ps) for a in sub_offsets(size) for b in sub_offsets(size)],
+            axis=0,
+        )
+
+    interior = np.zeros((H, W), dtype=bool)
+    interior[pad * N : H - pad * N, pad * N : W - pad * N] = True
+    return np.where(interior, sampled(k), sampled(k_pad))
 
 
 def block_mean(frame, N):
@@ -116,9 +126,9 @@ def gaussian_galaxies():
     [
         (2, 1, sersic_and_gaussian_galaxies),
         (3, 1, sersic_and_gaussian_galaxies),
-        # With k > 1 the fit samples its fine blurring region once per fine pixel while the simulator samples
-        # every fine pixel k x k (the release treats the native blurring grid the same way), so use light that has
-        # vanished at the mask's edge.
+        # With k > 1 the fit samples its blurring region once per fine pixel while the simulator samples every
+        # pixel of its (unmasked) grid k x k (the release treats the native blurring grid the same way), so use
+        # light that has vanished at the mask's edge.
         (2, 2, gaussian_galaxies),
     ],
 )
@@ -140,7 +150,8 @@ def test__round_trip__fit_of_noise_free_simulation_has_zero_residuals(N, k, gala
 
     mask = aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2)
     masked = dataset.apply_mask(mask=mask)
-    assert masked.grids.lp_oversampled is not None
+    assert np.all(np.asarray(masked.grids.lp.over_sample_size.array) == k * N)
+    assert np.all(np.asarray(masked.grids.blurring.over_sample_size.array) == N)
 
     fit = ag.FitImaging(dataset=masked, galaxies=galaxies)
     peak = np.max(masked.data.array)
@@ -149,33 +160,41 @@ def test__round_trip__fit_of_noise_free_simulation_has_zero_residuals(N, k, gala
     assert fit.chi_squared < 1e-12
 
 
-@pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
+@pytest.mark.parametrize("N, k", [(2, 2), (3, 1), (2, 3)])
 def test__simulated_image__equals_numpy_brute_force(N, k):
     """
-    The noise-free simulated image equals: the galaxies' light on a padded fine frame (every fine pixel k x k
-    sub-sampled), `convolve2d` with the fine kernel, N x N block means, trimmed to the grid's shape.
+    The noise-free simulated image equals: the galaxies' light on a padded fine frame (the grid's fine pixels k x k
+    sub-sampled, the padding's once), `convolve2d` with the fine kernel, N x N block means, trimmed to the grid's
+    shape. With k > 1 the reference with the padding sampled k x k as well is visibly different (light that is still
+    bright at the grid's edge), so the test tells the two conventions apart.
     """
     psf = fine_psf_from(N=N, axis_ratio=0.6, angle=40.0, centre=(0.007, 0.0))
     grid = aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PS, over_sample_size=k * N)
     params = [
         dict(centre=(0.17, -0.23), intensity=1.2, sigma=0.12),
         dict(centre=(-0.41, 0.3), intensity=0.5, sigma=0.25),
+        dict(centre=(1.35, -1.2), intensity=0.8, sigma=0.15),
     ]
     galaxies = [ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(**p)) for p in params]
 
     dataset = simulator_from(psf=psf).via_galaxies_from(galaxies=galaxies, grid=grid)
 
     pad = 4
-    frame = fine_frame_from(
-        lambda y, x: sum(gaussian_sb(y, x, **p) for p in params), SHAPE, N, k, pad=pad
-    )
-    reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
-    reference = reference[pad:-pad, pad:-pad]
 
-    np.testing.assert_allclose(
-        dataset.data.native.array, reference, rtol=0, atol=1e-12 * np.max(reference)
-    )
+    def reference_from(k_pad):
+        frame = fine_frame_from(
+            lambda y, x: sum(gaussian_sb(y, x, **p) for p in params), SHAPE, N, k, pad=pad, k_pad=k_pad
+        )
+        reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
+        return reference[pad:-pad, pad:-pad]
+
+    reference = reference_from(k_pad=1)
+    tol = 1e-12 * np.max(reference)
+    np.testing.assert_allclose(dataset.data.native.array, reference, rtol=0, atol=tol)
     np.testing.assert_allclose(dataset.noise_map.native.array, 0.01, rtol=1e-12)
+
+    if k > 1:
+        assert np.max(np.abs(reference_from(k_pad=k) - reference)) > 1e3 * tol
 
 
 def test__snr_light_profile__peak_signal_to_noise_uses_oversampled_psf():

@@ -1,10 +1,12 @@
 """
 Tests of `autolens.FitImaging` with an oversampled PSF (`convolve_over_sample_size` N > 1).
 
-With N > 1 the tracer's light is evaluated on the dataset's fine grids, each plane's grid ray-traced like the native
-ones, blurred with the fine PSF and binned by N x N block means. Linear light profiles are evaluated on the traced
-fine grids; pixelizations use the mapping-matrix path with a fine mapping matrix (one row per fine pixel) that is
-convolved with the fine PSF and binned.
+With N > 1 the tracer's light is evaluated on the sub-pixels of the dataset's own grids (`grids.lp` over-sampled at
+k N, `grids.blurring` at N), each plane's grid ray-traced, binned to fine pixels, blurred with the fine PSF and binned
+by N x N block means. Linear light profiles are evaluated on the same traced grids; pixelizations use the
+mapping-matrix path with a fine mapping matrix (one row per fine pixel, pixel-major:
+`Mapper.fine_mapping_matrix_from`) that is convolved with the fine PSF and binned, or the sparse operators' phase
+kernels.
 
 References are independent: a numpy brute force (fine frame built by hand, a singular isothermal sphere traced in
 closed form, the circular Gaussian formula, `scipy.signal.convolve2d` with the fine kernel, N x N block means).
@@ -17,6 +19,7 @@ from scipy.signal import convolve2d
 import autoarray as aa
 import autolens as al
 from autoarray.dataset.grids import GridsDataset
+from autoarray.inversion.inversion.imaging.phase_kernel_operator import ImagingPhaseKernelOperator
 
 PS = 0.1
 SHAPE = (30, 30)
@@ -91,14 +94,48 @@ def brute_force_model(sb, mask, kernel, N, k):
     return block_mean(convolve2d(frame, kernel, mode="same"), N)[~native]
 
 
+def fine_frame_index_from(mask, N):
+    """
+    The fine-frame (row, column) of every pixel-major fine row: native pixel i (row-major) holds fine rows
+    i N^2 + a N + b, at fine-frame position (N r_i + a, N c_i + b).
+    """
+    rows, columns = np.nonzero(~np.asarray(mask, dtype=bool))
+    a, b = np.divmod(np.arange(N * N), N)
+    return (N * rows[:, None] + a[None, :]).ravel(), (N * columns[:, None] + b[None, :]).ravel()
+
+
+def brute_force_fine_mapping_matrix(mapper, mask, N):
+    """
+    The fine mapping matrix built from the mapper's sub-pixel mappings and the sub-pixel geometry alone: sub-pixel
+    (r, c) of native pixel i, over-sampled at s = k N, lies in fine pixel (r // k, c // k) of pixel i (row
+    i N^2 + (r // k) N + c // k) and carries 1 / k^2 of that fine pixel.
+    """
+    sizes = np.asarray(mapper.over_sampler.sub_size.array).astype(int)
+    pix_indexes = np.asarray(mapper.pix_indexes_for_sub_slim_index)
+    pix_sizes = np.asarray(mapper.pix_sizes_for_sub_slim_index)
+    pix_weights = np.asarray(mapper.pix_weights_for_sub_slim_index)
+    fine = np.zeros((N * N * np.sum(~np.asarray(mask, dtype=bool)), mapper.pixels))
+    sub_index = 0
+    for pixel, s in enumerate(sizes):
+        k = s // N
+        for r in range(s):
+            for c in range(s):
+                row = pixel * N * N + (r // k) * N + c // k
+                for slot in range(pix_sizes[sub_index]):
+                    fine[row, pix_indexes[sub_index, slot]] += pix_weights[sub_index, slot] / k**2
+                sub_index += 1
+    assert sub_index == pix_indexes.shape[0]
+    return fine
+
+
 def brute_force_operated_mapping_matrix(fine_mapping_matrix, mask, kernel, N):
-    """Each column scattered on the fine frame (zero outside the fine mask), convolve2d, block mean."""
+    """Each pixel-major column scattered on the fine frame (zero outside the fine mask), convolve2d, block mean."""
     native = np.asarray(mask, dtype=bool)
-    fine_unmasked = fine_unmasked_from(mask, N)
+    index = fine_frame_index_from(mask, N)
     columns = []
     for column in np.asarray(fine_mapping_matrix).T:
-        frame = np.zeros(fine_unmasked.shape)
-        frame[fine_unmasked] = column
+        frame = np.zeros((native.shape[0] * N, native.shape[1] * N))
+        frame[index] = column
         columns.append(block_mean(convolve2d(frame, kernel, mode="same"), N)[~native])
     return np.stack(columns, axis=1)
 
@@ -207,8 +244,8 @@ def test__model_data_planes_and_galaxies__match_brute_force(N, k):
 def test__tracer_blurred_image_with_the_datasets_native_grids__is_the_brute_force(N, k):
     """
     The workspace's usual call, `tracer.blurred_image_2d_from(grid=dataset.grids.lp,
-    blurring_grid=dataset.grids.blurring, psf=dataset.psf)`, with an oversampled PSF: the fine grids follow from the
-    native grid, and the image is the brute-force fine convolution (so, the fit's model), per plane and per galaxy too.
+    blurring_grid=dataset.grids.blurring, psf=dataset.psf)`, with an oversampled PSF: the grids' sub-pixels hold the
+    fine pixels, and the image is the brute-force fine convolution (so, the fit's model), per plane and per galaxy.
     """
     psf = fine_psf_from(N=N)
     dataset = masked_dataset_from(psf=psf, N=N, k=k)
@@ -229,8 +266,13 @@ def test__tracer_blurred_image_with_the_datasets_native_grids__is_the_brute_forc
     np.testing.assert_allclose(image_dict[source].array, source_ref, rtol=0, atol=tol)
 
 
-def test__unmasked_blurred_image__equals_model_data_inside_mask_and_planes_sum_to_it():
-    N, k = 2, 1
+@pytest.mark.parametrize("N, k", [(2, 1), (2, 2)])
+def test__unmasked_blurred_image__equals_model_data_inside_mask_and_planes_sum_to_it(N, k):
+    """
+    The padded grid samples the mask's pixels k x k per fine pixel, the masked pixels and the padding once per fine
+    pixel (as the fit's blurring region), so inside the mask the unmasked image is model_data; outside it is the
+    brute force too.
+    """
     psf = fine_psf_from(N=N)
     dataset = masked_dataset_from(psf=psf, N=N, k=k)
     tracer, _, _ = standard_tracer()
@@ -254,18 +296,20 @@ def test__unmasked_blurred_image__equals_model_data_inside_mask_and_planes_sum_t
     )
 
     pad = 3
+    padded_fine_unmasked = fine_unmasked_from(np.pad(native, pad, constant_values=True), N)
     frame = fine_frame_from(
-        lambda y, x: lens_sb(y, x) + source_sb(y, x), SHAPE, N, k, sub_sampled=True, pad=pad
+        lambda y, x: lens_sb(y, x) + source_sb(y, x), SHAPE, N, k, sub_sampled=padded_fine_unmasked, pad=pad
     )
     reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
     np.testing.assert_allclose(
         unmasked.native.array, reference[pad:-pad, pad:-pad], rtol=0, atol=1e-12 * peak
     )
+    assert np.max(unmasked.native.array[native]) > 1e-4 * peak
 
 
 def test__dataset_model_grid_offset__shifts_the_fine_grids():
-    """A DatasetModel grid offset is subtracted from the fine grids too: the model is the brute force of the tracer
-    shifted by the offset."""
+    """A DatasetModel grid offset is subtracted from the grids' sub-pixels too: the model is the brute force of the
+    tracer shifted by the offset."""
     N, k = 2, 2
     offset = (0.03, -0.05)
     psf = fine_psf_from(N=N)
@@ -298,7 +342,7 @@ def test__linear_light_profiles__recover_intensities_on_traced_fine_grids(N, k):
     """
     Data = brute-force oversampled model of a lens Gaussian and a lensed source Gaussian (and a second, larger
     source Gaussian). Linear light profiles in both planes recover the intensities to 1e-6 and chi-squared ~ 0,
-    which needs the source profiles to be evaluated on the fine grid traced to the source plane.
+    which needs the source profiles to be evaluated on the grids' sub-pixels traced to the source plane.
     """
     psf = fine_psf_from(N=N)
     template = masked_dataset_from(psf=psf, N=N, k=k)
@@ -357,10 +401,11 @@ def test__linear_light_profiles__recover_intensities_on_traced_fine_grids(N, k):
 def test__pixelization__fine_mapping_matrix_is_convolved_at_fine_resolution_and_binned(N, k_pix):
     """
     A rectangular source reconstruction and a linear lens light profile at N = 2. The fit runs with a finite log
-    evidence; every column of the inversion's operated mapping matrix equals the brute force of the mapper's fine
-    mapping matrix (`mapping_matrix_oversampled_from(N)`) blurred on the fine frame and binned, and the fine mapping
-    matrix binned by N x N block means is the native mapping matrix. The lens column is the brute force of the
-    unit-intensity lens Gaussian.
+    evidence; the mapper's fine mapping matrix (`fine_mapping_matrix_from(N)`, pixel-major rows, and any block of its
+    columns) equals the one built from its sub-pixel mappings and the sub-pixel geometry; every column of the
+    inversion's operated mapping matrix equals the brute force of that matrix blurred on the fine frame and binned;
+    the fine mapping matrix binned by N x N block means is the native mapping matrix. The lens column is the brute
+    force of the unit-intensity lens Gaussian.
     """
     psf = fine_psf_from(N=N)
     template = masked_dataset_from(psf=psf, N=N, k=2, k_pix=k_pix)
@@ -404,10 +449,19 @@ def test__pixelization__fine_mapping_matrix_is_convolved_at_fine_resolution_and_
     mapper_start, mapper_stop = inversion.param_range_list_from(cls=aa.Mapper)[0]
 
     kernel = psf.kernel.native.array
-    fine_mapping_matrix = np.asarray(mapper.mapping_matrix_oversampled_from(N))
+    reference_fine = brute_force_fine_mapping_matrix(mapper, dataset.mask, N)
+    fine_mapping_matrix = np.asarray(mapper.fine_mapping_matrix_from(N))
     assert fine_mapping_matrix.shape == (N**2 * dataset.mask.pixels_in_mask, mapper.pixels)
+    np.testing.assert_allclose(fine_mapping_matrix, reference_fine, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(
+        np.asarray(mapper.fine_mapping_matrix_from(N, pixel_start=20, pixel_end=47)),
+        reference_fine[:, 20:47],
+        rtol=0,
+        atol=1e-14,
+    )
+    assert np.count_nonzero(reference_fine[:, 20:47]) > 0
 
-    reference = brute_force_operated_mapping_matrix(fine_mapping_matrix, dataset.mask, kernel, N)
+    reference = brute_force_operated_mapping_matrix(reference_fine, dataset.mask, kernel, N)
     np.testing.assert_allclose(
         operated[:, mapper_start:mapper_stop],
         reference,
@@ -417,11 +471,11 @@ def test__pixelization__fine_mapping_matrix_is_convolved_at_fine_resolution_and_
 
     # The fine mapping matrix, binned, is the native one (each fine row is a fine pixel's share of the sub-pixels).
     native = np.asarray(dataset.mask, dtype=bool)
-    fine_unmasked = fine_unmasked_from(dataset.mask, N)
+    index = fine_frame_index_from(dataset.mask, N)
     binned = []
-    for column in fine_mapping_matrix.T:
-        frame = np.zeros(fine_unmasked.shape)
-        frame[fine_unmasked] = column
+    for column in reference_fine.T:
+        frame = np.zeros((SHAPE[0] * N, SHAPE[1] * N))
+        frame[index] = column
         binned.append(block_mean(frame, N)[~native])
     np.testing.assert_allclose(
         np.stack(binned, axis=1), np.asarray(mapper.mapping_matrix), rtol=0, atol=1e-14
@@ -444,18 +498,45 @@ def test__pixelization__fine_mapping_matrix_is_convolved_at_fine_resolution_and_
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test__guard__oversampled_psf_without_fine_grids__raises_dataset_exception():
+def test__guard__grids_whose_blurring_grid_is_not_over_sampled_at_n__raise():
+    """
+    Grids built for a native PSF (blurring grid over-sampled at 1, not a multiple of N) are refused by the k N rule
+    (`over_sample_util.fine_sub_size_from`, DatasetException), for the standard and the linear light profiles; grids
+    whose blurring region is another (values of the wrong length) by the convolution (KernelException).
+    """
     N = 2
     psf = fine_psf_from(N=N)
     dataset = masked_dataset_from(psf=psf, N=N, k=2)
+    tracer, _, _ = standard_tracer()
+    al.FitImaging(dataset=dataset, tracer=tracer).model_data  # the dataset's own grids work
+
     dataset.grids = GridsDataset(
         mask=dataset.mask,
         over_sample_size_lp=dataset.over_sample_size_lp,
         over_sample_size_pixelization=dataset.over_sample_size_pixelization,
-        psf=dataset.psf,
+        psf=aa.Convolver(kernel=aa.Array2D.no_mask(values=psf.kernel.native.array, pixel_scales=PS)),
     )
-    tracer, _, _ = standard_tracer()
-    with pytest.raises(aa.exc.DatasetException, match="no fine grids"):
+    with pytest.raises(aa.exc.DatasetException, match="must be a positive multiple of 2"):
+        al.FitImaging(dataset=dataset, tracer=tracer).model_data
+
+    linear_tracer = al.Tracer(
+        galaxies=[
+            lens_galaxy(light=al.lp_linear.Gaussian(centre=LENS_LIGHT["centre"], sigma=LENS_LIGHT["sigma"])),
+            al.Galaxy(redshift=1.0, light=al.lp_linear.Gaussian(**{k: SOURCE_LIGHT[k] for k in ("centre", "sigma")})),
+        ]
+    )
+    with pytest.raises(aa.exc.DatasetException, match="must be a positive multiple of 2"):
+        al.FitImaging(dataset=dataset, tracer=linear_tracer).model_data
+
+    dataset.grids = GridsDataset(
+        mask=dataset.mask,
+        over_sample_size_lp=dataset.over_sample_size_lp,
+        over_sample_size_pixelization=dataset.over_sample_size_pixelization,
+        psf=aa.Convolver.from_gaussian(
+            shape_native=(2 * N + 1, 2 * N + 1), pixel_scales=PS / N, sigma=0.08, convolve_over_sample_size=N
+        ),
+    )
+    with pytest.raises(aa.exc.KernelException, match="blurring values"):
         al.FitImaging(dataset=dataset, tracer=tracer).model_data
 
 
@@ -611,8 +692,12 @@ def test__sparse_operators__log_evidence_equals_the_mapping_path(n_lp, n_pix, le
     standard lens light (subtracted from the data before the inversion): each sparse path gives the mapping path's
     log evidence to 1e-10, for the PSF at N and with the pixelization at its own N.
 
+    At a pixelization N > 1 both operators are the phase-kernel operator, which forms the blurred mapping matrix from
+    the mapper's sparse mappings (N^2 native phase kernels, no fine frame) for the mapping path's linear algebra; at
+    a pixelization N = 1 they are the release's native operators, built with the exact coarse kernel.
+
     (At N = 1 the release's JAX operator builds its data term from the data before the light is subtracted, so with
-    a standard lens light it differs from the mapping path; at N > 1 the operator uses the data the inversion fits.)
+    a standard lens light it differs from the mapping path.)
     """
     if lens_light == "standard" and kind == "jax" and n_pix == 1:
         pytest.skip("the release's native JAX operator: see the docstring")
@@ -623,15 +708,56 @@ def test__sparse_operators__log_evidence_equals_the_mapping_path(n_lp, n_pix, le
     mapping_fit = al.FitImaging(dataset=dataset, tracer=pixelized_tracer_from(LENS_LIGHTS[lens_light]()))
     sparse_fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from(LENS_LIGHTS[lens_light]()))
 
-    # The CPU operator at N > 1 forms the operated mapping matrix for the mapping path's linear algebra.
-    if kind == "jax":
-        expected_inversion = "InversionImagingSparse"
-    else:
-        expected_inversion = "InversionImagingSparseNumbaOversampled" if n_pix > 1 else "InversionImagingSparseNumba"
     assert type(mapping_fit.inversion).__name__ == "InversionImagingMapping"
-    assert type(sparse_fit.inversion).__name__ == expected_inversion
+    if n_pix > 1:
+        assert isinstance(sparse.sparse_operator, ImagingPhaseKernelOperator)
+        assert sparse.sparse_operator.convolve_over_sample_size == n_pix
+        assert type(sparse_fit.inversion).__name__ == "InversionImagingMapping"
+    else:
+        assert not isinstance(sparse.sparse_operator, ImagingPhaseKernelOperator)
+        expected_inversion = "InversionImagingSparse" if kind == "jax" else "InversionImagingSparseNumba"
+        assert type(sparse_fit.inversion).__name__ == expected_inversion
 
     assert float(sparse_fit.log_evidence) == pytest.approx(float(mapping_fit.log_evidence), rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["jax", "cpu"])
+@pytest.mark.parametrize("N", [2, 3])
+def test__phase_kernel_operator__operated_mapping_matrix_is_the_brute_force(kind, N):
+    """
+    The sparse path's blurred mapping matrix (phase kernels, no fine frame) equals the brute force: the fine mapping
+    matrix built from the mapper's sub-pixel mappings, blurred on the fine frame by convolve2d and binned N x N.
+    """
+    dataset = noisy_dataset_from(N, N)
+    sparse = sparse_dataset_from(kind, dataset)
+    fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from())
+    (mapper,) = fit.inversion.cls_list_from(cls=aa.Mapper)
+
+    reference = brute_force_operated_mapping_matrix(
+        brute_force_fine_mapping_matrix(mapper, dataset.mask, N), dataset.mask, dataset.psf.kernel.native.array, N
+    )
+    operated = np.asarray(sparse.sparse_operator.operated_mapping_matrix_from(mapper=mapper))
+    np.testing.assert_allclose(operated, reference, rtol=0, atol=1e-13 * np.max(reference))
+    np.testing.assert_allclose(
+        np.asarray(fit.inversion.operated_mapping_matrix), reference, rtol=0, atol=1e-13 * np.max(reference)
+    )
+
+
+def test__guard__sparse_operator_of_another_n__raises():
+    """An operator built for a pixelization at N = 2 is refused by a dataset whose pixelization is at N = 4."""
+    sparse = noisy_dataset_from(2, 2).apply_sparse_operator()
+    dataset = noisy_dataset_from(4, 4)
+    with pytest.raises(aa.exc.DatasetException, match="convolve_over_sample_size_pixelization=4"):
+        al.Imaging(
+            data=dataset.data,
+            noise_map=dataset.noise_map,
+            psf=dataset.psf,
+            over_sample_size_lp=8,
+            over_sample_size_pixelization=8,
+            convolve_over_sample_size_lp=4,
+            convolve_over_sample_size_pixelization=4,
+            sparse_operator=sparse.sparse_operator,
+        )
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -654,8 +780,13 @@ def test__jax_sparse_operator__jit_log_evidence_equals_the_numpy_mapping_path(n)
     assert float(log_evidence(EINSTEIN_RADIUS, sparse, np)) == pytest.approx(expected, rel=1e-10)
 
 
-@pytest.mark.parametrize("N", [1, 2])
-def test__subplot_fit__the_model_image_panel_names_n(N, monkeypatch, tmp_path):
+# ----------------------------------------------------------------------------------------------------------------------
+# Plots
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_lp, n_pix", [(1, 1), (2, 2), (4, 2)])
+def test__subplot_fit__the_model_image_panel_names_n(n_lp, n_pix, monkeypatch, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -669,8 +800,22 @@ def test__subplot_fit__the_model_image_panel_names_n(N, monkeypatch, tmp_path):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(fit_imaging_plots, "plot_array", recording)
-    dataset = masked_dataset_from(psf=fine_psf_from(N=N), N=N, k=2, data=np.random.default_rng(1).normal(size=SHAPE))
+    n = max(n_lp, n_pix)
+    dataset = al.Imaging(
+        data=aa.Array2D.no_mask(values=np.random.default_rng(1).normal(size=SHAPE), pixel_scales=PS),
+        noise_map=aa.Array2D.full(fill_value=1.0, shape_native=SHAPE, pixel_scales=PS),
+        psf=fine_psf_from(N=n),
+        over_sample_size_lp=2 * n,
+        over_sample_size_pixelization=2 * n,
+        convolve_over_sample_size_lp=n_lp,
+        convolve_over_sample_size_pixelization=n_pix,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2))
     tracer, _, _ = standard_tracer()
-    fit_imaging_plots.subplot_fit(fit=al.FitImaging(dataset=dataset, tracer=tracer), output_path=str(tmp_path), output_format="png")
+    fit_imaging_plots.subplot_fit(
+        fit=al.FitImaging(dataset=dataset, tracer=tracer), output_path=str(tmp_path), output_format="png"
+    )
 
-    assert ("Model Image" if N == 1 else f"Model Image (N = {N})") in titles
+    expected = {(1, 1): "Model Image", (2, 2): "Model Image (N=2)", (4, 2): "Model Image (N=4/2)"}[(n_lp, n_pix)]
+    assert expected in titles
+    if n > 1:
+        assert "Model Image" not in titles

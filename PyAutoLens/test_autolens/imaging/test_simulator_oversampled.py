@@ -1,9 +1,10 @@
 """
 Tests of `autolens.SimulatorImaging.via_tracer_from` with an oversampled PSF (`convolve_over_sample_size` N > 1).
 
-The tracer's image is evaluated on the fine frame of the grid padded by the PSF's native footprint (each fine
-sub-sample ray-traced), convolved with the fine PSF, binned by N x N block means and trimmed. The returned dataset
-carries the fine PSF and N, so fitting it with the same tracer reproduces the noise-free image.
+The tracer's image is evaluated on the grid padded by the PSF's native footprint (`psf.footprint_shape_native`), each
+sub-sample ray-traced: the grid's own pixels at k x k sub-samples per fine pixel, the padding at one sample per fine
+pixel (it is over-sampled at N). It is convolved with the fine PSF, binned by N x N block means and trimmed. The
+returned dataset carries the fine PSF and N, so fitting it with the same tracer reproduces the noise-free image.
 
 A background sky is added (and subtracted again) because the release draws Poisson noise even when it is not added
 and rejects the tiny negative values a convolution leaves where light has vanished (N = 1 behaves the same).
@@ -42,17 +43,27 @@ def sub_offsets(k):
     return (np.arange(k) + 0.5) / k - 0.5
 
 
-def fine_frame_from(sb, native_shape, N, k, pad=0):
+def fine_frame_from(sb, native_shape, N, k, pad=0, k_pad=1):
+    """
+    sb on the fine frame of `native_shape` padded by `pad` native pixels: the fine pixels of `native_shape` the mean
+    of k x k sub-samples, those of the padding of k_pad x k_pad (1: one sample at the fine pixel's centre).
+    """
     ps = PS / N
     H = (native_shape[0] + 2 * pad) * N
     W = (native_shape[1] + 2 * pad) * N
     y = (H / 2.0 - 0.5 - np.arange(H)) * ps
     x = (np.arange(W) - W / 2.0 + 0.5) * ps
     Y, X = np.meshgrid(y, x, indexing="ij")
-    return np.mean(
-        [sb(Y - a * ps, X + b * ps) for a in sub_offsets(k) for b in sub_offsets(k)],
-        axis=0,
-    )
+
+    def sampled(size):
+        return np.mean(
+            [sb(Y - a * ps, X + b * ps) for a in sub_offsets(size) for b in sub_offsets(size)],
+            axis=0,
+        )
+
+    interior = np.zeros((H, W), dtype=bool)
+    interior[pad * N : H - pad * N, pad * N : W - pad * N] = True
+    return np.where(interior, sampled(k), sampled(k_pad))
 
 
 def block_mean(frame, N):
@@ -145,30 +156,44 @@ def test__round_trip__fit_of_noise_free_simulation_has_zero_residuals(N, k):
 @pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
 def test__simulated_image__equals_numpy_brute_force(N, k):
     """
-    The noise-free simulated image equals the lens light plus the lensed source (every fine sub-sample traced by the
-    closed-form SIS) on a padded fine frame, `convolve2d` with the fine kernel, N x N block means, trimmed.
+    The noise-free simulated image equals the lens light plus the lensed source (every sub-sample traced by the
+    closed-form SIS) on a padded fine frame (the grid's fine pixels k x k sub-sampled, the padding's once),
+    `convolve2d` with the fine kernel, N x N block means, trimmed. With k > 1 the reference with the padding sampled
+    k x k as well is visibly different, so the test tells the two conventions apart.
     """
     psf = fine_psf_from(N=N, axis_ratio=0.6, angle=40.0)
     grid = aa.Grid2D.uniform(shape_native=SHAPE, pixel_scales=PS, over_sample_size=k * N)
-
-    dataset = simulator_from(psf).via_tracer_from(
-        tracer=gaussian_tracer(LENS_LIGHT, SOURCE_LIGHT), grid=grid
+    # a second lens-plane Gaussian still bright at the grid's edge, where the padding's sampling shows
+    edge_light = dict(centre=(1.35, -1.2), intensity=0.8, sigma=0.15)
+    tracer = gaussian_tracer(LENS_LIGHT, SOURCE_LIGHT)
+    tracer = al.Tracer(
+        galaxies=list(tracer.galaxies) + [al.Galaxy(redshift=0.5, light=al.lp.Gaussian(**edge_light))]
     )
+
+    dataset = simulator_from(psf).via_tracer_from(tracer=tracer, grid=grid)
 
     pad = 4
-    frame = fine_frame_from(
-        lambda y, x: gaussian_sb(y, x, **LENS_LIGHT) + gaussian_sb(*traced(y, x), **SOURCE_LIGHT),
-        SHAPE,
-        N,
-        k,
-        pad=pad,
-    )
-    reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
-    reference = reference[pad:-pad, pad:-pad]
 
-    np.testing.assert_allclose(
-        dataset.data.native.array, reference, rtol=0, atol=1e-12 * np.max(reference)
-    )
+    def reference_from(k_pad):
+        frame = fine_frame_from(
+            lambda y, x: gaussian_sb(y, x, **LENS_LIGHT)
+            + gaussian_sb(y, x, **edge_light)
+            + gaussian_sb(*traced(y, x), **SOURCE_LIGHT),
+            SHAPE,
+            N,
+            k,
+            pad=pad,
+            k_pad=k_pad,
+        )
+        reference = block_mean(convolve2d(frame, psf.kernel.native.array, mode="same"), N)
+        return reference[pad:-pad, pad:-pad]
+
+    reference = reference_from(k_pad=1)
+    tol = 1e-12 * np.max(reference)
+    np.testing.assert_allclose(dataset.data.native.array, reference, rtol=0, atol=tol)
+
+    if k > 1:
+        assert np.max(np.abs(reference_from(k_pad=k) - reference)) > 1e3 * tol
 
 
 def test__via_galaxies_from__same_as_via_tracer_from():

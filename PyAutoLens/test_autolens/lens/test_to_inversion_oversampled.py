@@ -1,14 +1,16 @@
 """
 Tests of `autolens.TracerToInversion` with an oversampled PSF (`convolve_over_sample_size` N > 1).
 
-For N > 1 the linear light profiles of each plane are given the dataset's fine grids (`lp_oversampled`,
-`lp_blurring_oversampled`) ray-traced to that plane, so their images are evaluated where the fine PSF needs them.
-The traced fine grids (centres and over-sampled sub-pixels) are compared with a closed-form singular isothermal
-sphere applied with numpy to the dataset's fine grids; the operated mapping matrices with a numpy brute force.
+There is one set of grids: for N > 1 the linear light profiles of each plane are given the dataset's grids
+(`grids.lp`, over-sampled at k N, and `grids.blurring`, over-sampled at N) ray-traced to that plane, sub-pixels
+included, so their images are evaluated where the fine PSF needs them. The traced sub-pixels are compared with a
+closed-form singular isothermal sphere applied with numpy to sub-pixel centres built by hand; the operated mapping
+matrices with a numpy brute force.
 """
 
 import numpy as np
 import pytest
+from scipy.ndimage import binary_dilation
 from scipy.signal import convolve2d
 
 import autoarray as aa
@@ -89,8 +91,20 @@ def func_for(func_galaxy_dict, profile):
     return func
 
 
+def pixel_major_sub_centres_from(native_mask, size):
+    """The sub-pixel centres of every unmasked pixel at over-sample size `size`, pixel-major, built with numpy."""
+    native = np.asarray(native_mask, dtype=bool)
+    H, W = native.shape
+    rows, columns = np.nonzero(~native)
+    yc, xc = (H / 2.0 - 0.5 - rows) * PS, (columns - W / 2.0 + 0.5) * PS
+    p, q = np.divmod(np.arange(size * size), size)
+    y = yc[:, None] + PS / 2.0 - (p[None, :] + 0.5) * PS / size
+    x = xc[:, None] - PS / 2.0 + (q[None, :] + 0.5) * PS / size
+    return np.stack([y.ravel(), x.ravel()], axis=1)
+
+
 @pytest.mark.parametrize("N, k", [(2, 2), (3, 1)])
-def test__linear_funcs_get_fine_grids_traced_to_their_plane(N, k):
+def test__linear_funcs_get_the_datasets_grids_traced_to_their_plane(N, k):
     dataset = masked_dataset_from(N=N, k=k)
     tracer, lens_linear, source_linear = tracer_and_profiles()
 
@@ -100,39 +114,28 @@ def test__linear_funcs_get_fine_grids_traced_to_their_plane(N, k):
     lens_func = func_for(func_galaxy_dict, lens_linear)
     source_func = func_for(func_galaxy_dict, source_linear)
 
-    fine = dataset.grids.lp_oversampled
-    fine_blurring = dataset.grids.lp_blurring_oversampled
-    assert fine.pixel_scales == pytest.approx((PS / N, PS / N), rel=1e-12)
+    sub = pixel_major_sub_centres_from(dataset.mask, k * N)
+    blurring_native = np.asarray(dataset.grids.blurring.mask, dtype=bool)
+    blurring_sub = pixel_major_sub_centres_from(blurring_native, N)
+    assert dataset.grids.blurring.over_sampled.shape[0] == N**2 * np.sum(~blurring_native)
 
-    # The lens plane gets the fine grids themselves.
-    np.testing.assert_array_equal(lens_func.grid_oversampled.array, fine.array)
-    np.testing.assert_array_equal(
-        lens_func.blurring_grid_oversampled.array, fine_blurring.array
-    )
-
-    # The source plane gets them ray-traced: pixel centres and the k x k over-sampled sub-pixels.
-    np.testing.assert_allclose(
-        source_func.grid_oversampled.array, traced(fine.array), rtol=0, atol=1e-13
-    )
-    np.testing.assert_allclose(
-        source_func.grid_oversampled.over_sampled.array,
-        traced(fine.over_sampled.array),
-        rtol=0,
-        atol=1e-13,
-    )
-    np.testing.assert_allclose(
-        source_func.blurring_grid_oversampled.array,
-        traced(fine_blurring.array),
-        rtol=0,
-        atol=1e-13,
-    )
-
-    # The native grids are unchanged by the feature: lens gets grids.lp, source its traced version.
+    # The lens plane gets the dataset's grids, sub-pixels at k N (light) and N (blurring region).
+    np.testing.assert_allclose(lens_func.grid.over_sampled.array, sub, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(lens_func.blurring_grid.over_sampled.array, blurring_sub, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(lens_func.grid.array, dataset.grids.lp.array)
+
+    # The source plane gets them ray-traced: the pixel centres and every sub-pixel.
     np.testing.assert_allclose(
         source_func.grid.array, traced(dataset.grids.lp.array), rtol=0, atol=1e-13
     )
+    np.testing.assert_allclose(
+        source_func.grid.over_sampled.array, traced(sub), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        source_func.blurring_grid.over_sampled.array, traced(blurring_sub), rtol=0, atol=1e-12
+    )
     assert source_func.psf.convolve_over_sample_size == N
+    assert lens_func.psf.convolve_over_sample_size == N
 
 
 def test__source_operated_mapping_matrix__brute_force():
@@ -168,13 +171,21 @@ def test__source_operated_mapping_matrix__brute_force():
     np.testing.assert_allclose(operated[:, 0], reference, rtol=0, atol=1e-12 * np.max(reference))
 
 
-def test__native_dataset__linear_funcs_have_no_fine_grids():
+def test__native_dataset__linear_funcs_get_a_native_psf_and_a_blurring_grid_sampled_once():
+    """At N = 1 nothing is over-sampled for the PSF: the blurring grid is sampled once per pixel, as in the release,
+    and its region is the kernel's shape."""
     dataset = masked_dataset_from(N=1, k=2)
     tracer, lens_linear, source_linear = tracer_and_profiles()
     func_galaxy_dict = al.TracerToInversion(
         dataset=dataset, tracer=tracer
     ).lp_linear_func_list_galaxy_dict
+    blurring_native = np.asarray(dataset.grids.blurring.mask, dtype=bool)
+    native = np.asarray(dataset.mask, dtype=bool)
+    np.testing.assert_array_equal(
+        ~blurring_native, binary_dilation(~native, structure=np.ones((5, 5), dtype=bool)) & native
+    )
     for profile in (lens_linear, source_linear):
         func = func_for(func_galaxy_dict, profile)
-        assert func.grid_oversampled is None
-        assert func.blurring_grid_oversampled is None
+        assert func.psf.convolve_over_sample_size == 1
+        assert func.blurring_grid.over_sampled.shape[0] == np.sum(~blurring_native)
+        np.testing.assert_array_equal(np.asarray(func.blurring_grid.over_sample_size.array), 1)

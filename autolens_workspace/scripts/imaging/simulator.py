@@ -252,7 +252,8 @@ __Step 4: Load It__
 
 `Imaging.from_fits` is given the data's pixel scale and N. It loads the PSF at 0.1" / N, checks N against the
 header, and sets up the fine grids on which light is evaluated before it is blurred. `convolve_over_sample_size_lp`
-applies to light profiles and `convolve_over_sample_size_pixelization` to pixelized sources; they must be equal.
+applies to light profiles and `convolve_over_sample_size_pixelization` to pixelized sources (the smaller must divide
+the larger).
 The over-sample sizes (default 4) must be multiples of N.
 """
 dataset_loaded = al.Imaging.from_fits(
@@ -273,31 +274,34 @@ tracer_loaded = al.from_json(file_path=dataset_oversampled_path / "tracer.json")
 assert np.array_equal(tracer_loaded.image_2d_from(grid=grid).array, tracer.image_2d_from(grid=grid).array)
 
 """
-Two mistakes the library refuses, each with a message that says what to do instead:
+Two mistakes the library catches, each with a message that says what to do instead:
 
  - an over-sample size that is not a multiple of N (3 with N = 2: the 3 x 3 samples of a data pixel cannot be shared
-   out among its 2 x 2 fine pixels);
- - loading the oversampled `psf.fits` as a native PSF (forgetting N).
+   out among its 2 x 2 fine pixels) is refused;
+ - loading the oversampled `psf.fits` as a native PSF (forgetting N) reads it as given, as the library always has,
+   with a warning that names the keywords to set.
 """
-mistakes = {
-    f"over_sample_size_lp=3 with N = {N}": dict(
-        over_sample_size_lp=3, convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N
-    ),
-    "the oversampled psf.fits loaded with N = 1": dict(),
-}
-for description, kwargs in mistakes.items():
-    try:
-        al.Imaging.from_fits(
-            data_path=dataset_oversampled_path / "data.fits",
-            noise_map_path=dataset_oversampled_path / "noise_map.fits",
-            psf_path=dataset_oversampled_path / "psf.fits",
-            pixel_scales=pixel_scale,
-            **kwargs,
-        )
-    except (al.exc.DatasetException, al.exc.KernelException) as error:
-        print(f"Refused, {description}:\n  {error}")
-    else:
-        raise AssertionError(f"{description} was not refused")
+paths = dict(
+    data_path=dataset_oversampled_path / "data.fits",
+    noise_map_path=dataset_oversampled_path / "noise_map.fits",
+    psf_path=dataset_oversampled_path / "psf.fits",
+    pixel_scales=pixel_scale,
+)
+try:
+    al.Imaging.from_fits(
+        **paths, over_sample_size_lp=3, convolve_over_sample_size_lp=N, convolve_over_sample_size_pixelization=N
+    )
+except al.exc.DatasetException as error:
+    print(f"Refused, over_sample_size_lp=3 with N = {N}:\n  {error}")
+else:
+    raise AssertionError(f"over_sample_size_lp=3 with N = {N} was not refused")
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    al.Imaging.from_fits(**paths)
+messages = [str(warning.message) for warning in caught if "oversampled by" in str(warning.message)]
+assert len(messages) == 1 and f"convolve_over_sample_size_lp={N}" in messages[0], messages
+print(f"Warned, the oversampled psf.fits loaded with N = 1:\n  {messages[0]}")
 
 """
 __Step 5: Fit It, At N And At N = 1__

@@ -4,8 +4,8 @@ Convolution: Cross-Checks Of PSF Convolution On A Realistic Strong Lens
 
 Every model image PyAutoLens compares with data has been blurred by the PSF, and the library has several ways of
 doing that blurring: a real-space sum in numpy, an FFT in JAX, and a direct (real-space) convolution in JAX. With
-an oversampled PSF (`convolve_over_sample_size` N > 1) each of those runs on a grid N times finer than the data,
-followed by a bin-down to the data's pixels.
+an oversampled PSF (`convolve_over_sample_size` N > 1) the light is evaluated on N x N fine pixels per data pixel,
+convolved with the PSF held at the data pixel scale / N, and every N x N block is averaged back to a data pixel.
 
 This script checks that they all compute the same thing, on a realistic strong lens:
 
@@ -14,10 +14,11 @@ This script checks that they all compute the same thing, on a realistic strong l
     a mapping matrix), for model images and for the mapping matrix of a pixelized source.
  2. The same physical scene is computed natively and with an oversampled PSF (N = 2) plus bin-down. For a
     well-resolved PSF both are accurate, so the two images agree to about 1e-3 (absolute, in the data's units). The
-    oversampled image is also checked against a brute-force reference: the fine image convolved with
+    oversampled image is also checked against a brute-force reference that uses no library grid, binning or
+    convolution code: the light evaluated with numpy-computed coordinates on the whole fine frame, convolved with
     `scipy.signal.convolve2d` and every 2 x 2 block averaged.
- 3. At N = 2 the numpy and JAX paths agree to 1e-10, for images, mapping matrices and the log likelihood of a fit,
-    including one compiled with `jax.jit`.
+ 3. At N = 2 the numpy and JAX paths agree to 1e-10, for images, mapping matrices (including the one the sparse
+    operator forms from phase kernels) and the log likelihood of a fit, including one compiled with `jax.jit`.
  4. A figure of the native image, the N = 2 image and their difference is saved to a PNG.
 
 Run it from anywhere: `python autolens_workspace_test/scripts/imaging/convolution.py`. It needs no config folder
@@ -124,12 +125,22 @@ def imaging_from(psf, n=1):
 """
 __Brute-Force Reference__
 
-The reference scatters masked values into the full frame (zero everywhere else), convolves the frame with the kernel
-by `scipy.signal.convolve2d` and reads the result back at the mask. For an oversampled PSF the frame is the fine
-frame, and every N x N block of the convolved frame is averaged before it is read at the native mask. A mapping
-matrix is a stack of images, one per column; its reference convolves every column at once with scipy's
-`fftconvolve` (a brute-force `convolve2d` of hundreds of columns would take minutes). No library
-convolution or binning code is involved; the library is only asked where its pixels are.
+The reference scatters values into the full frame (zero everywhere else), convolves the frame with the kernel by
+`scipy.signal.convolve2d` and reads the result back at the mask. For an oversampled PSF the frame is the fine frame,
+and every N x N block of the convolved frame is averaged before it is read at the native mask. A mapping matrix is a
+stack of images, one per column; its reference convolves every column at once with scipy's `fftconvolve` (a
+brute-force `convolve2d` of hundreds of columns would take minutes). No library convolution or binning code is
+involved; the library is only asked where its native pixels are (N = 1, the release's own indexing).
+
+At N > 1 the fine frame is filled without any library grid either (`fine_frame_light_from`): the fine pixel centres
+and their k x k sub-pixel positions are computed here with numpy, the light is evaluated there (a `Grid2DIrregular`,
+so no over-sampling happens in the library), and each fine pixel inside the mask gets the mean of its k x k samples.
+Outside the mask every fine pixel of the whole frame gets one sample at its centre, which is what the dataset's
+blurring grid evaluates (one sample per fine pixel) wherever the PSF can carry light into the mask: a blurring region
+that is too small, or misplaced, shows up against this reference.
+
+Fine values the library holds for one mask are pixel-major: native pixel i's fine pixel (a, b) is row
+i * N^2 + a * N + b. `pixel_major_frame_from` scatters such rows into the fine frame with indexes computed here.
 """
 
 
@@ -146,15 +157,69 @@ def block_mean(frame, n):
     return frame.reshape((ny, n, nx, n) + frame.shape[2:]).mean(axis=(1, 3))
 
 
-def reference_from(values_and_masks, kernel, n=1):
-    fine_shape = (shape_native[0] * n, shape_native[1] * n)
-    frame = frame_from(values_and_masks, fine_shape)
+native_index = mask.derive_indexes.native_for_slim
+
+
+def blurred_reference_from(frame, kernel, n=1):
     if frame.ndim == 2:
         blurred = convolve2d(frame, kernel, mode="same")
     else:
         blurred = fftconvolve(frame, kernel[:, :, None], mode="same", axes=(0, 1))
-    index = mask.derive_indexes.native_for_slim
-    return block_mean(blurred, n)[index[:, 0], index[:, 1]]
+    return block_mean(blurred, n)[native_index[:, 0], native_index[:, 1]]
+
+
+def reference_from(values_and_masks, kernel, n=1):
+    fine_shape = (shape_native[0] * n, shape_native[1] * n)
+    return blurred_reference_from(frame_from(values_and_masks, fine_shape), kernel, n)
+
+
+def fine_frame_light_from(light, n, k):
+    """
+    The light on the whole fine frame (shape_native * n, pixels of pixel_scale / n), from coordinates computed here:
+    inside the mask the mean of the k x k sub-pixel samples of every fine pixel, outside one sample at its centre.
+    Rows run from +y to -y and columns from -x to +x, the origin at the frame centre (autoarray's convention).
+    """
+    h = pixel_scale / n
+    fy, fx = shape_native[0] * n, shape_native[1] * n
+    y_centres = ((fy - 1) / 2.0 - np.arange(fy)) * h
+    x_centres = (np.arange(fx) - (fx - 1) / 2.0) * h
+    offsets = ((np.arange(k) + 0.5) / k - 0.5) * h
+
+    y = y_centres[:, None, None, None] - offsets[None, None, :, None]
+    x = x_centres[None, :, None, None] + offsets[None, None, None, :]
+    y, x = np.broadcast_arrays(y, x)
+    points = al.Grid2DIrregular(values=np.stack([y.ravel(), x.ravel()], axis=-1))
+    sub_sampled = np.asarray(light.image_2d_from(grid=points).array).reshape(fy, fx, k * k).mean(axis=-1)
+
+    centres = np.stack(np.broadcast_arrays(y_centres[:, None], x_centres[None, :]), axis=-1).reshape(-1, 2)
+    centred = np.asarray(light.image_2d_from(grid=al.Grid2DIrregular(values=centres)).array).reshape(fy, fx)
+
+    inside = np.repeat(np.repeat(~np.asarray(mask), n, axis=0), n, axis=1)
+    return np.where(inside, sub_sampled, centred)
+
+
+def pixel_major_frame_from(values, n):
+    """Scatter pixel-major fine rows (pixels * n^2, ...) of the native mask into the fine frame."""
+    values = np.asarray(values)
+    a, b = np.divmod(np.arange(n * n), n)
+    fine_y = (n * native_index[:, 0, None] + a[None, :]).ravel()
+    fine_x = (n * native_index[:, 1, None] + b[None, :]).ravel()
+    frame = np.zeros((shape_native[0] * n, shape_native[1] * n) + values.shape[1:])
+    frame[fine_y, fine_x] = values
+    return frame
+
+
+def read_pixel_major_from(frame, n):
+    """The inverse of `pixel_major_frame_from`: the fine frame's values at the mask's fine pixels, pixel-major."""
+    a, b = np.divmod(np.arange(n * n), n)
+    fine_y = (n * native_index[:, 0, None] + a[None, :]).ravel()
+    fine_x = (n * native_index[:, 1, None] + b[None, :]).ravel()
+    return frame[fine_y, fine_x]
+
+
+def fine_footprint_from(kernel_shape, n):
+    """The native reach of a fine kernel of odd size kf: 2 * ceil((kf // 2) / n) + 1 native pixels."""
+    return tuple(2 * int(np.ceil((size // 2) / n)) + 1 for size in kernel_shape)
 
 
 def max_abs(a, b):
@@ -249,9 +314,10 @@ pixels), so that both ways are accurate and must agree:
    grid, 4 x 4 samples per pixel.
  - N = 2: the same Gaussian (same sigma in arcsec) sampled at 0.05" (49 x 49, the same +-1.2"), with
    `convolve_over_sample_size=2`. The dataset is given `convolve_over_sample_size_lp=2` and
-   `convolve_over_sample_size_pixelization=2`; light is evaluated on its fine grid (`grids.lp_oversampled`, 2 x 2
-   samples per fine pixel, so a data pixel keeps its 4 x 4 budget, at the same positions), blurred at 0.05" and
-   binned back to the data's pixels by the mean of each 2 x 2 block.
+   `convolve_over_sample_size_pixelization=2`. Its grids are the usual ones: `grids.lp` is over-sampled at 4 (2 x 2
+   sub-pixels for each of the 2 x 2 fine pixels of a data pixel, so a data pixel keeps its 4 x 4 budget, at the same
+   positions), `grids.blurring` covers the fine kernel's reach in data pixels, over-sampled at 2 (one sample per fine
+   pixel). The light is blurred at 0.05" and binned back to the data's pixels by the mean of each 2 x 2 block.
 
 Both over-sample sizes (4) are multiples of N, as they must be.
 """
@@ -270,10 +336,21 @@ psf_fine = al.Convolver.from_gaussian(
 dataset_native = imaging_from(psf=psf_native)
 dataset_fine = imaging_from(psf=psf_fine, n=n)
 
-fine_grid = dataset_fine.grids.lp_oversampled
-fine_blurring_grid = dataset_fine.grids.lp_blurring_oversampled
-assert fine_grid.mask.pixel_scales == (pixel_scale / n, pixel_scale / n)
-assert fine_grid.mask.pixels_in_mask == n**2 * mask.pixels_in_mask
+"""
+The dataset's grids at N = 2, against what the conventions say they are: the light grid on the native mask at 4 x 4
+sub-pixels per pixel, and the blurring grid on the native pixels within the fine kernel's native reach
+(2 * ceil(24 / 2) + 1 = 25 data pixels) of the mask, one sample per fine pixel.
+"""
+grid_fine = dataset_fine.grids.lp
+blurring_grid_fine = dataset_fine.grids.blurring
+footprint_fine = fine_footprint_from(psf_fine.kernel.shape_native, n)
+assert dataset_fine.psf.footprint_shape_native == footprint_fine == (25, 25), footprint_fine
+assert np.array_equal(np.asarray(grid_fine.mask), np.asarray(mask))
+assert np.all(np.asarray(grid_fine.over_sample_size) == 4)
+assert grid_fine.over_sampled.shape[0] == 16 * mask.pixels_in_mask
+expected_blurring_mask = mask.derive_mask.blurring_from(kernel_shape_native=footprint_fine, allow_padding=True)
+assert np.array_equal(np.asarray(blurring_grid_fine.mask), np.asarray(expected_blurring_mask))
+assert blurring_grid_fine.over_sampled.shape[0] == n**2 * expected_blurring_mask.pixels_in_mask
 
 fit_native = al.FitImaging(dataset=dataset_native, tracer=tracer)
 fit_fine = al.FitImaging(dataset=dataset_fine, tracer=tracer)
@@ -283,16 +360,20 @@ assert model_fine.shape == model_native.shape == (mask.pixels_in_mask,)
 peak_2 = model_native.max()
 
 """
-The oversampled image against its brute-force reference: the fine image and fine blurring image scattered into the
-180 x 180 fine frame, convolved with the fine kernel by scipy, every 2 x 2 block averaged.
+The user-facing call gives the fit's model image at any N: the tracer blurred on the dataset's own grids.
 """
-image_fine = tracer.image_2d_from(grid=fine_grid)
-blurring_image_fine = tracer.image_2d_from(grid=fine_blurring_grid)
-reference_fine = reference_from(
-    [(image_fine.array, fine_grid.mask), (blurring_image_fine.array, fine_blurring_grid.mask)],
-    kernel=psf_fine.kernel.native.array,
-    n=n,
+blurred_fine = tracer.blurred_image_2d_from(
+    grid=dataset_fine.grids.lp, blurring_grid=dataset_fine.grids.blurring, psf=dataset_fine.psf
 )
+assert np.array_equal(np.asarray(blurred_fine.array), model_fine)
+
+"""
+The oversampled image against its brute-force reference: the light on the whole 180 x 180 fine frame (2 x 2 samples
+per fine pixel inside the mask, one outside), convolved with the fine kernel by scipy, every 2 x 2 block averaged.
+"""
+fine_frame_2 = fine_frame_light_from(tracer, n=n, k=2)
+fine_blurred_frame = convolve2d(fine_frame_2, psf_fine.kernel.native.array, mode="same")
+reference_fine = block_mean(fine_blurred_frame, n)[native_index[:, 0], native_index[:, 1]]
 error_fine = max_abs(model_fine, reference_fine) / peak_2
 print(f"Part 2: N = 2 model image vs convolve2d on the fine frame + 2 x 2 mean: max|diff| / peak = {error_fine:.2e}")
 assert error_fine < 1e-12, error_fine
@@ -318,14 +399,19 @@ is emulated below, and must miss the native image by more than 10 times the tole
  - binning by the sum of the N x N fine values instead of their mean (the image N^2 = 4 times too bright);
  - binning blocks misaligned by one fine pixel (half a data pixel);
  - a fine grid offset by half a fine pixel (a quarter of a data pixel), emulated by moving every centre of the scene
-   by the opposite amount, which evaluates the light at the same offset positions.
+   by the opposite amount, which evaluates the light at the same offset positions;
+ - the pixel-major fine values taken as row-major over the fine mask (the order of the fine frame), emulated by
+   handing the library's convolution the fine values in that order.
 """
-fine_frame = frame_from(
-    [(image_fine.array, fine_grid.mask), (blurring_image_fine.array, fine_blurring_grid.mask)],
-    (shape_native[0] * n, shape_native[1] * n),
+fine_image_2 = grid_fine.over_sampler.fine_binned_from(
+    np.asarray(tracer.image_2d_from(grid=grid_fine.over_sampled).array), n
 )
-fine_blurred_frame = convolve2d(fine_frame, psf_fine.kernel.native.array, mode="same")
-native_index = mask.derive_indexes.native_for_slim
+fine_blurring_image_2 = blurring_grid_fine.over_sampler.fine_binned_from(
+    np.asarray(tracer.image_2d_from(grid=blurring_grid_fine.over_sampled).array), n
+)
+fine_mask_2 = np.repeat(np.repeat(np.asarray(mask), n, axis=0), n, axis=1)
+row_major_frame = pixel_major_frame_from(fine_image_2, n)
+row_major_values = row_major_frame[~fine_mask_2]  # the same values, row-major over the fine mask
 shift = pixel_scale / (2 * n)
 bugs = {
     "sum instead of mean binning": n**2 * model_fine,
@@ -335,6 +421,9 @@ bugs = {
     "fine grid offset by half a fine pixel": al.FitImaging(
         dataset=dataset_fine, tracer=tracer_from(x_shift=-shift)
     ).model_data.array,
+    "row-major fine values read as pixel-major": dataset_fine.psf.convolved_fine_image_from(
+        fine_image=row_major_values, mask=mask, fine_blurring_image=fine_blurring_image_2
+    ).array,
 }
 for name, values in bugs.items():
     miss = max_abs(values, model_native)
@@ -344,51 +433,91 @@ for name, values in bugs.items():
 """
 __Part 3: N = 2, numpy Against JAX__
 
-The oversampled convolution of every path (numpy, JAX FFT, JAX direct) bins the same fine convolution, so all agree
-to rounding: here to 1e-10 absolute, for the image, the mapping matrix of the pixelized source, and the log
+The oversampled convolution of every path (numpy, and JAX from Convolvers made with `use_fft=True` and
+`use_fft=False`) bins the same fine convolution, so all agree to rounding. (At N > 1 a Convolver always convolves with
+an FFT on its compact fine frame, whatever `use_fft`, so both JAX Convolvers run the same JAX code; they are kept
+apart so that a Convolver that took another route for either setting would be checked too.) Here they agree to 1e-10
+absolute, for the image, the mapping matrix of the pixelized source, and the log
 likelihood of a fit. This part uses the sharper PSF of part 1 (sigma 0.1"), now sampled at 0.05" (21 x 21): the
 case oversampling is for, and a small fine kernel keeps the JAX convolutions of 256 mapping-matrix columns quick.
+
+The fine values are what a fit convolves: the light at the sub-pixels of the dataset's grids
+(`grids.lp.over_sampled`, `grids.blurring.over_sampled`), binned to fine pixels by `fine_binned_from` (pixel-major,
+the mean of the k x k sub-pixels of each fine pixel). They are first checked against the independent fine frame:
+read at the mask's fine pixels in pixel-major order, the frame must hold the same values.
 """
 tolerance_3 = 1e-10
 psf_small_fine = al.Convolver.from_gaussian(
     shape_native=(21, 21), pixel_scales=pixel_scale / n, sigma=0.1, normalize=True, convolve_over_sample_size=n
 )
 dataset_3 = imaging_from(psf=psf_small_fine, n=n)
-image_3 = tracer.image_2d_from(grid=dataset_3.grids.lp_oversampled)
-blurring_image_3 = tracer.image_2d_from(grid=dataset_3.grids.lp_blurring_oversampled)
+grid_3, blurring_grid_3 = dataset_3.grids.lp, dataset_3.grids.blurring
+image_3 = grid_3.over_sampler.fine_binned_from(np.asarray(tracer.image_2d_from(grid=grid_3.over_sampled).array), n)
+blurring_image_3 = blurring_grid_3.over_sampler.fine_binned_from(
+    np.asarray(tracer.image_2d_from(grid=blurring_grid_3.over_sampled).array), n
+)
+assert image_3.shape == (n**2 * mask.pixels_in_mask,)
+assert blurring_image_3.shape == (n**2 * blurring_grid_3.mask.pixels_in_mask,)
+
+fine_frame_3 = fine_frame_2  # the same light, budget and fine frame as part 2
+diff = max_abs(image_3, read_pixel_major_from(fine_frame_3, n)) / np.abs(image_3).max()
+print(f"Part 3: fine values of grids.lp (fine_binned_from) vs the fine frame at numpy coordinates: {diff:.2e} / peak")
+assert diff < 1e-12, diff
 
 psf_fine_fft = al.Convolver(kernel=psf_small_fine.kernel, use_fft=True, convolve_over_sample_size=n)
 psf_fine_direct = al.Convolver(kernel=psf_small_fine.kernel, use_fft=False, convolve_over_sample_size=n)
-blurred_numpy = dataset_3.psf.convolved_image_from(image=image_3, blurring_image=blurring_image_3).array
-reference_3 = reference_from(
-    [(image_3.array, image_3.mask), (blurring_image_3.array, blurring_image_3.mask)],
-    kernel=psf_small_fine.kernel.native.array,
-    n=n,
-)
+blurred_numpy = dataset_3.psf.convolved_fine_image_from(
+    fine_image=image_3, mask=mask, fine_blurring_image=blurring_image_3
+).array
+reference_3 = blurred_reference_from(fine_frame_3, kernel=psf_small_fine.kernel.native.array, n=n)
 print(f"Part 3: N = 2, numpy vs jax (max|diff|, absolute; image peak {blurred_numpy.max():.3f})")
 diff = max_abs(blurred_numpy, reference_3)
 print(f"  image,          numpy vs convolve2d + 2 x 2 mean: {diff:.2e}")
 assert diff < tolerance_3, diff
+diff = max_abs(al.FitImaging(dataset=dataset_3, tracer=tracer).model_data.array, reference_3)
+print(f"  image,          FitImaging.model_data vs convolve2d + 2 x 2 mean: {diff:.2e}")
+assert diff < tolerance_3, diff
 for name, psf in (("jax FFT", psf_fine_fft), ("jax direct", psf_fine_direct)):
-    blurred_jax = psf.convolved_image_from(image=image_3, blurring_image=blurring_image_3, xp=jnp).array
+    blurred_jax = psf.convolved_fine_image_from(
+        fine_image=jnp.asarray(image_3), mask=mask, fine_blurring_image=jnp.asarray(blurring_image_3), xp=jnp
+    ).array
     diff = max_abs(blurred_jax, blurred_numpy)
     print(f"  image,          {name:10s} vs numpy: {diff:.2e}")
     assert diff < tolerance_3, (name, diff)
 
+"""
+The mapping matrix. `Mapper.fine_mapping_matrix_from` gives one pixel-major row per fine pixel, each the mean of the
+mappings of its k x k sub-pixels; the N x N mean of its rows is the native mapping matrix, built by the release's own
+code. Its convolution is checked against `fftconvolve` on the fine frame plus the 2 x 2 mean, and so are the
+inversion's operated mapping matrix and the one formed by the sparse operator (`apply_sparse_operator_cpu`, which at
+N > 1 forms the blurred mapping matrix from the mapper's sparse mappings with the PSF's N^2 phase kernels, with no fine
+frame at all).
+"""
 fit_pix_2 = al.FitImaging(dataset=dataset_3, tracer=tracer_pix)
 mapper_2 = fit_pix_2.inversion.linear_obj_list[0]
-fine_mapping_matrix = mapper_2.mapping_matrix_oversampled_from(convolve_over_sample_size=n)
-fine_mask = dataset_3.grids.lp_oversampled.mask
-operated_numpy = dataset_3.psf.convolved_mapping_matrix_from(mapping_matrix=fine_mapping_matrix, mask=fine_mask)
-reference_mm_2 = reference_from([(fine_mapping_matrix, fine_mask)], kernel=psf_small_fine.kernel.native.array, n=n)
+fine_mapping_matrix = np.asarray(mapper_2.fine_mapping_matrix_from(convolve_over_sample_size=n))
+assert fine_mapping_matrix.shape == (n**2 * mask.pixels_in_mask, 256)
+diff = max_abs(fine_mapping_matrix.reshape(mask.pixels_in_mask, n**2, 256).mean(axis=1), mapper_2.mapping_matrix)
+print(f"  fine mapping matrix: N x N mean of its rows vs the native mapping matrix: {diff:.2e}")
+assert diff < 1e-14, diff
+operated_numpy = dataset_3.psf.convolved_fine_mapping_matrix_from(fine_mapping_matrix=fine_mapping_matrix, mask=mask)
+reference_mm_2 = blurred_reference_from(
+    pixel_major_frame_from(fine_mapping_matrix, n), kernel=psf_small_fine.kernel.native.array, n=n
+)
 diff = max_abs(operated_numpy, reference_mm_2)
 print(f"  mapping matrix, numpy vs fftconvolve + 2 x 2 mean: {diff:.2e}")
 assert diff < tolerance_3, diff
 diff = max_abs(fit_pix_2.inversion.operated_mapping_matrix, operated_numpy)
 print(f"  mapping matrix, inversion  vs numpy: {diff:.2e}")
 assert diff < tolerance_3, diff
+fit_pix_sparse = al.FitImaging(dataset=dataset_3.apply_sparse_operator_cpu(), tracer=tracer_pix)
+diff = max_abs(fit_pix_sparse.inversion.operated_mapping_matrix, reference_mm_2)
+print(f"  mapping matrix, sparse operator (phase kernels) vs fftconvolve + 2 x 2 mean: {diff:.2e}")
+assert diff < tolerance_3, diff
 for name, psf in (("jax FFT", psf_fine_fft), ("jax direct", psf_fine_direct)):
-    operated_jax = psf.convolved_mapping_matrix_from(mapping_matrix=fine_mapping_matrix, mask=fine_mask, xp=jnp)
+    operated_jax = psf.convolved_fine_mapping_matrix_from(
+        fine_mapping_matrix=jnp.asarray(fine_mapping_matrix), mask=mask, xp=jnp
+    )
     diff = max_abs(operated_jax, operated_numpy)
     print(f"  mapping matrix, {name:10s} vs numpy: {diff:.2e}")
     assert diff < tolerance_3, (name, diff)

@@ -156,7 +156,8 @@ __Model Images__
 
 The data of the dataset are the closed form, with a noise-map of ones, so a fit's residual map is the error of its
 model image. The light is a single Gaussian; the fit's model image is the light evaluated on the dataset's grids,
-blurred by the PSF and (for N > 1) binned.
+blurred by the PSF and (for N > 1) binned. For N > 1 the light is evaluated at the sub-pixels of `grids.lp` (each
+fine pixel the mean of its k x k sub-pixels) and of `grids.blurring` (one sample per fine pixel).
 """
 tracer = al.Tracer(
     galaxies=[al.Galaxy(redshift=0.5, light=al.lp.Gaussian(centre=centre, intensity=intensity, sigma=sigma_l))]
@@ -182,13 +183,21 @@ def row_from(kind, n, over_sample_size):
     error = (model - exact)[inside]
     assert np.allclose(-fit.residual_map.native.array[inside], error, rtol=0.0, atol=1e-14 * peak)
 
-    if n > 1:
-        # The fit's model image is the light on the fine grids, convolved with the fine PSF and binned.
-        assert dataset.grids.lp_oversampled.mask.pixel_scales == (pixel_scale / n, pixel_scale / n)
-        blurred = tracer.blurred_image_2d_from(
-            grid=dataset.grids.lp_oversampled, psf=dataset.psf, blurring_grid=dataset.grids.lp_blurring_oversampled
-        )
-        assert np.array_equal(blurred.array, fit.model_data.array)
+    # The dataset holds the PSF at the fine pixel scale with its N, and its grids are the usual ones: the light
+    # grid over-sampled at `over_sample_size` (k x k sub-pixels for each of the N x N fine pixels of a data pixel,
+    # k = over_sample_size / N) and the blurring grid at N (one sample per fine pixel).
+    assert dataset.psf.convolve_over_sample_size == n
+    assert np.allclose(dataset.psf.kernel.pixel_scales, (pixel_scale / n, pixel_scale / n), rtol=1e-12, atol=0.0)
+    assert np.all(np.asarray(dataset.grids.lp.over_sample_size) == over_sample_size)
+    assert dataset.grids.lp.over_sampled.shape[0] == over_sample_size**2 * mask.pixels_in_mask
+    assert dataset.grids.blurring.over_sampled.shape[0] == n**2 * dataset.grids.blurring.mask.pixels_in_mask
+
+    # The fit's model image is the light on those grids, blurred with the fine PSF and binned: what a user gets
+    # from the tracer with the dataset's grids and PSF.
+    blurred = tracer.blurred_image_2d_from(
+        grid=dataset.grids.lp, psf=dataset.psf, blurring_grid=dataset.grids.blurring
+    )
+    assert np.array_equal(blurred.array, fit.model_data.array)
 
     # The flux of the light that went in: the unblurred image on the native grid, with the same samples.
     light_flux = tracer.image_2d_from(grid=dataset.grids.lp).array.sum() * pixel_scale**2
