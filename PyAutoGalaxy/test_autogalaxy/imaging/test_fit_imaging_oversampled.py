@@ -914,3 +914,17 @@ def test__psf_kernel_changed_in_place_after_a_fit__next_fit_uses_the_new_values(
 
     np.testing.assert_allclose(second, fresh.model_data.array, rtol=0, atol=1e-12 * np.max(first))
     assert np.max(np.abs(second - first)) > 1e-2 * np.max(first)
+
+
+def test__one_pixel_fine_kernel__the_model_is_the_light_binned_by_the_release_over_sampler():
+    """
+    A 1 x 1 fine kernel blurs nothing: at N = 2 the model is the light averaged over each data pixel's (k N)^2
+    sub-pixels, which the release's over-sampled grid gives (`image_2d_from(grid=dataset.grids.lp)`).
+    """
+    psf = aa.Convolver(kernel=aa.Array2D.no_mask(values=[[1.0]], pixel_scales=PS / 2), convolve_over_sample_size=2)
+    dataset = masked_dataset_from(psf=psf, N=2, k=2)
+    galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.03, -0.02), intensity=1.0, sigma=0.15))
+    model = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
+    reference = galaxy.image_2d_from(grid=dataset.grids.lp).array
+    np.testing.assert_allclose(model, reference, rtol=0, atol=1e-12 * np.max(reference))
+    assert psf.kernel.shape_native == (3, 3) and psf.footprint_shape_native == (3, 3)
