@@ -1191,7 +1191,6 @@ def test__output_to_fits_and_from_fits__round_trip_keeps_n(tmp_path):
         ((9, 5), 2, (5, 3)),  # 4/2 = 2 -> 5 ; 2/2 = 1 -> 3
         ((13, 7), 4, (5, 3)),  # 6/4 -> 2 -> 5 ; 3/4 -> 1 -> 3
         ((15, 1), 2, (9, 1)),  # 7/2 -> 4 -> 9 ; 0 -> 1
-        ((1, 1), 3, (1, 1)),
     ],
 )
 def test__footprint_shape_native(kernel_shape, N, expected):
@@ -1199,6 +1198,17 @@ def test__footprint_shape_native(kernel_shape, N, expected):
     conv = aa.Convolver(kernel=kernel, convolve_over_sample_size=N)
     assert tuple(conv.footprint_shape_native) == expected
     assert tuple(convolver_module.footprint_shape_native_from(kernel_shape, N)) == expected
+
+
+def test__one_pixel_fine_kernel__is_zero_padded_to_3x3_with_a_3x3_footprint():
+    """A 1 x 1 kernel reaches no neighbour; at N > 1 it is padded to 3 x 3 (its value in the centre)."""
+    assert tuple(convolver_module.footprint_shape_native_from((1, 1), 3)) == (1, 1)
+    kernel = aa.Array2D.no_mask(values=[[2.0]], pixel_scales=NATIVE_PIXEL_SCALE / 3)
+    conv = aa.Convolver(kernel=kernel, convolve_over_sample_size=3)
+    expected = np.zeros((3, 3))
+    expected[1, 1] = 2.0
+    np.testing.assert_array_equal(conv.kernel.native.array, expected)
+    assert tuple(conv.footprint_shape_native) == (3, 3)
 
 
 def test__binned_image_keeps_the_origin_of_its_mask_and_the_native_pixel_scale():
