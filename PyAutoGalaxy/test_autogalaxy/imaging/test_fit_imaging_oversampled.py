@@ -849,6 +849,20 @@ def test__adaptive_sizes__unmasked_blurred_image_equals_model_data_inside_the_ma
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+def dataset_with(n_lp, n_pix, psf):
+    """A masked zero-data dataset holding ``psf`` at sizes (n_lp, n_pix), over-sampled at 2 max(n_lp, n_pix)."""
+    n_psf = max(n_lp, n_pix)
+    return ag.Imaging(
+        data=aa.Array2D.zeros(shape_native=(30, 30), pixel_scales=PS),
+        noise_map=aa.Array2D.full(fill_value=1.0, shape_native=(30, 30), pixel_scales=PS),
+        psf=psf,
+        over_sample_size_lp=2 * n_psf,
+        over_sample_size_pixelization=2 * n_psf,
+        convolve_over_sample_size_lp=n_lp,
+        convolve_over_sample_size_pixelization=n_pix,
+    ).apply_mask(mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2))
+
+
 @pytest.mark.parametrize("n_lp, n_pix", [(2, 2), (1, 2), (2, 4)])
 def test__psf_replaced_after_a_fit__next_fit_uses_the_new_psf(n_lp, n_pix):
     """
@@ -859,24 +873,13 @@ def test__psf_replaced_after_a_fit__next_fit_uses_the_new_psf(n_lp, n_pix):
     """
     n_psf = max(n_lp, n_pix)
 
-    def dataset_with(psf):
-        return ag.Imaging(
-            data=aa.Array2D.zeros(shape_native=(30, 30), pixel_scales=PS),
-            noise_map=aa.Array2D.full(fill_value=1.0, shape_native=(30, 30), pixel_scales=PS),
-            psf=psf,
-            over_sample_size_lp=2 * n_psf,
-            over_sample_size_pixelization=2 * n_psf,
-            convolve_over_sample_size_lp=n_lp,
-            convolve_over_sample_size_pixelization=n_pix,
-        ).apply_mask(mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2))
-
     galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.02, -0.01), intensity=1.0, sigma=0.06))
-    dataset = dataset_with(fine_psf_from(N=n_psf, sigma=0.05))
+    dataset = dataset_with(n_lp, n_pix, fine_psf_from(N=n_psf, sigma=0.05))
     first = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
 
     dataset.psf = fine_psf_from(N=n_psf, sigma=0.12)
     second = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
-    fresh = ag.FitImaging(dataset=dataset_with(fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
+    fresh = ag.FitImaging(dataset=dataset_with(n_lp, n_pix, fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
 
     np.testing.assert_allclose(second, fresh.model_data.array, rtol=0, atol=1e-12 * np.max(first))
     assert np.max(np.abs(second - first)) > 1e-2 * np.max(first)
@@ -891,26 +894,15 @@ def test__psf_kernel_changed_in_place_after_a_fit__next_fit_uses_the_new_values(
     """
     n_psf = max(n_lp, n_pix)
 
-    def dataset_with(psf):
-        return ag.Imaging(
-            data=aa.Array2D.zeros(shape_native=(30, 30), pixel_scales=PS),
-            noise_map=aa.Array2D.full(fill_value=1.0, shape_native=(30, 30), pixel_scales=PS),
-            psf=psf,
-            over_sample_size_lp=2 * n_psf,
-            over_sample_size_pixelization=2 * n_psf,
-            convolve_over_sample_size_lp=n_lp,
-            convolve_over_sample_size_pixelization=n_pix,
-        ).apply_mask(mask=aa.Mask2D.circular(shape_native=(30, 30), pixel_scales=PS, radius=1.2))
-
     galaxy = ag.Galaxy(redshift=0.5, light=ag.lp.Gaussian(centre=(0.02, -0.01), intensity=1.0, sigma=0.06))
-    dataset = dataset_with(fine_psf_from(N=n_psf, sigma=0.05))
+    dataset = dataset_with(n_lp, n_pix, fine_psf_from(N=n_psf, sigma=0.05))
     first = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
 
     new_values = fine_psf_from(N=n_psf, sigma=0.12).kernel.native.array
     assert dataset.psf.kernel._array.shape == (new_values.size,)
     dataset.psf.kernel._array[...] = new_values.ravel()
     second = ag.FitImaging(dataset=dataset, galaxies=[galaxy]).model_data.array
-    fresh = ag.FitImaging(dataset=dataset_with(fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
+    fresh = ag.FitImaging(dataset=dataset_with(n_lp, n_pix, fine_psf_from(N=n_psf, sigma=0.12)), galaxies=[galaxy])
 
     np.testing.assert_allclose(second, fresh.model_data.array, rtol=0, atol=1e-12 * np.max(first))
     assert np.max(np.abs(second - first)) > 1e-2 * np.max(first)
