@@ -448,11 +448,13 @@ shown = axes[0].imshow(
 axes[0].set_title("data (simulated with the OVERSAMP PSF, N = 4)")
 figure.colorbar(shown, ax=axes[0], label="e- / s")
 for ax, (name, fit) in zip(axes[1:], fits_by_name.items()):
-    shown = ax.imshow(
-        fit.normalized_residual_map.native.array, origin="upper", extent=extent, cmap="RdBu_r", vmin=-limit, vmax=limit
-    )
-    ax.set_title(f"{name}: normalized residuals\nchi-squared / pixel = {fit.chi_squared / pixels:.3f}")
-    figure.colorbar(shown, ax=ax, label="(data - model) / noise")
+    residuals = fit.normalized_residual_map.native.array
+    shown = ax.imshow(residuals, origin="upper", extent=extent, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    # One colour scale for every panel; a panel whose residuals exceed it says so (and its colour bar has arrows).
+    peak = np.max(np.abs(residuals))
+    clipped = f"\ncolours clipped at +-{limit:g} (max {peak:.1f})" if peak > limit else ""
+    ax.set_title(f"{name}: normalized residuals\nchi-squared / pixel = {fit.chi_squared / pixels:.3f}{clipped}")
+    figure.colorbar(shown, ax=ax, label="(data - model) / noise", extend="both" if peak > limit else "neither")
 for ax in axes:
     ax.set_xlim(-2.0, 2.0)
     ax.set_ylim(-2.0, 2.0)

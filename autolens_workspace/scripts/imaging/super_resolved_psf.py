@@ -408,19 +408,23 @@ written.append(output_path / "psf.png")
 half_image = shape_native[0] * pixel_scale / 2.0
 figure, axes = plt.subplots(1, 3, figsize=(16, 4.8))
 for ax, (name, fit) in zip(axes, fits_by_name.items()):
+    residuals = fit.normalized_residual_map.native.array
     shown = ax.imshow(
-        fit.normalized_residual_map.native.array,
+        residuals,
         origin="upper",
         extent=[-half_image, half_image, -half_image, half_image],
         cmap="RdBu_r",
         vmin=-5.0,
         vmax=5.0,
     )
-    ax.set_title(f"{name}\nchi-squared / pixel = {fit.chi_squared / pixels:.3f}")
+    # One colour scale for every panel; a panel whose residuals exceed it says so (and its colour bar has arrows).
+    peak = np.max(np.abs(residuals))
+    clipped = f"\ncolours clipped at +-5 (max {peak:.1f})" if peak > 5.0 else ""
+    ax.set_title(f"{name}\nchi-squared / pixel = {fit.chi_squared / pixels:.3f}{clipped}")
     ax.set_xlim(-2.8, 2.8)
     ax.set_ylim(-2.8, 2.8)
     ax.set_xlabel('x (")')
-    figure.colorbar(shown, ax=ax, label="(data - model) / noise")
+    figure.colorbar(shown, ax=ax, label="(data - model) / noise", extend="both" if peak > 5.0 else "neither")
 figure.tight_layout()
 figure.savefig(output_path / "residuals.png", dpi=80)
 plt.close(figure)

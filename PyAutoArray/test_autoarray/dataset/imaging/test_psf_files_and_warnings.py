@@ -498,3 +498,85 @@ def test__a_recorded_pixel_scale_that_is_not_the_data_s_over_an_integer__cannot_
     hdu.writeto(tmp_path / "psf.fits", overwrite=True)
     with pytest.raises(aa.exc.KernelException, match=r"0.08"):
         aa.Convolver.convolve_over_sample_size_from_fits(file_path=tmp_path / "psf.fits", hdu=0, pixel_scales=PIXEL_SCALE)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Imaging.from_fits(convolve_over_sample_size_from_psf=True): N from the PSF file in one call
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test__from_fits_n_from_psf__each_writers_file_gives_its_n_and_the_explicit_call_s_fit(tmp_path):
+    write_data(tmp_path)
+    fine_psf_from(n=3).output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)  # CONVOS = 3
+    write_poppy_like(tmp_path / "poppy.fits", n=N)  # PIXELSCL only
+    mask = mask_from()
+
+    for psf_path, psf_hdu, n in ((tmp_path / "psf.fits", 0, 3), (tmp_path / "poppy.fits", "OVERSAMP", N)):
+        kwargs = dict(
+            data_path=tmp_path / "data.fits",
+            noise_map_path=tmp_path / "noise_map.fits",
+            psf_path=psf_path,
+            psf_hdu=psf_hdu,
+            pixel_scales=PIXEL_SCALE,
+            over_sample_size_lp=2 * n,
+            over_sample_size_pixelization=2 * n,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # the file is used at its own N: nothing to warn about
+            dataset = aa.Imaging.from_fits(convolve_over_sample_size_from_psf=True, **kwargs)
+        explicit = aa.Imaging.from_fits(
+            convolve_over_sample_size_lp=n, convolve_over_sample_size_pixelization=n, **kwargs
+        )
+        assert (dataset.convolve_over_sample_size_lp, dataset.convolve_over_sample_size_pixelization) == (n, n)
+        assert dataset.psf.convolve_over_sample_size == n
+        assert dataset.psf.kernel.pixel_scales == pytest.approx((PIXEL_SCALE / n,) * 2, rel=1e-14)
+
+        # Blurred alike: the same fine image through both datasets' PSFs.
+        masked, masked_explicit = dataset.apply_mask(mask=mask), explicit.apply_mask(mask=mask)
+        fine_image, fine_blurring, _ = fine_image_and_blurring_from(mask, masked.psf.footprint_shape_native, n=n)
+        np.testing.assert_array_equal(
+            masked.psf.convolved_fine_image_from(fine_image=fine_image, mask=mask, fine_blurring_image=fine_blurring).array,
+            masked_explicit.psf.convolved_fine_image_from(
+                fine_image=fine_image, mask=mask, fine_blurring_image=fine_blurring
+            ).array,
+        )
+
+
+def test__from_fits_n_from_psf__a_size_given_is_kept_and_a_native_file_gives_n1(tmp_path):
+    write_data(tmp_path)
+    fine_psf_from(n=4).output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)
+    dataset = load(
+        tmp_path,
+        convolve_over_sample_size_from_psf=True,
+        convolve_over_sample_size_pixelization=2,
+        over_sample_size_lp=8,
+        over_sample_size_pixelization=4,
+    )
+    assert (dataset.convolve_over_sample_size_lp, dataset.convolve_over_sample_size_pixelization) == (4, 2)
+
+    aa.Convolver.from_gaussian(shape_native=(9, 9), pixel_scales=PIXEL_SCALE, sigma=0.15).output_to_fits(
+        file_path=tmp_path / "psf.fits", overwrite=True
+    )
+    native = load(tmp_path, convolve_over_sample_size_from_psf=True)
+    assert (native.convolve_over_sample_size_lp, native.convolve_over_sample_size_pixelization) == (1, 1)
+    assert native.psf.kernel.pixel_scales == (PIXEL_SCALE, PIXEL_SCALE)
+
+
+def test__from_fits_n_from_psf__without_a_psf_path__dataset_exception(tmp_path):
+    write_data(tmp_path)
+    with pytest.raises(aa.exc.DatasetException, match="no psf_path"):
+        aa.Imaging.from_fits(
+            data_path=tmp_path / "data.fits",
+            noise_map_path=tmp_path / "noise_map.fits",
+            pixel_scales=PIXEL_SCALE,
+            convolve_over_sample_size_from_psf=True,
+        )
+
+
+def test__from_fits_n_from_psf__off_by_default__an_oversampled_file_is_read_at_n1_with_the_warning(tmp_path):
+    write_data(tmp_path)
+    fine_psf_from(n=N).output_to_fits(file_path=tmp_path / "psf.fits", overwrite=True)
+    with pytest.warns(UserWarning, match="oversampled by 2"):
+        dataset = load(tmp_path)
+    assert dataset.convolve_over_sample_size_lp == 1
+    assert dataset.psf.kernel.pixel_scales == (PIXEL_SCALE, PIXEL_SCALE)

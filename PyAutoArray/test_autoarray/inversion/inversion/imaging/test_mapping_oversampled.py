@@ -222,8 +222,8 @@ def test__native_mapping_matrix__stays_native_and_is_the_block_mean_of_the_fine_
 @pytest.mark.parametrize("n, sub_size", N_AND_SUB_SIZE)
 def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolution(n, sub_size, mesh_name):
     """
-    The mapper's columns are formed and convolved in blocks of pixels // N^2 (16 at N = 2, 7 at N = 3 for 64 mesh
-    pixels: the last block partial): every column is the brute force's.
+    The mapper's columns are formed and convolved in blocks of pixels // N^4 (4 at N = 2, 1 at N = 3 for 64 mesh
+    pixels): every column is the brute force's.
     """
     dataset, mapper = dataset_mapper_from(n, sub_size, mesh_name)
     inversion = inversion_from(dataset, [mapper])
@@ -242,6 +242,25 @@ def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolu
     data = np.asarray(dataset.data.array)
     assert_close_to_peak(inversion.data_vector, expected.T @ data / NOISE**2, rtol=1e-10)
     assert_close_to_peak(inversion.curvature_matrix, expected.T @ expected / NOISE**2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n, sub_size", [(2, 4), (3, 3)])
+def test__inversion__mixed_precision__single_precision_and_the_brute_force_to_float32(n, sub_size):
+    """With use_mixed_precision the fine convolution runs in single precision, as the native path's does."""
+    dataset, mapper = dataset_mapper_from(n, sub_size, "rectangular")
+    inversion = aa.Inversion(
+        dataset=dataset,
+        linear_obj_list=[mapper],
+        settings=aa.Settings(use_positive_only_solver=False, use_mixed_precision=True),
+    )
+    reference = reference_fine_mapping_matrix_from(mapper, dataset.grids.pixelization, dataset.mask, n, sub_size)
+    kernel = fine_kernel_values_from(n) / np.sum(fine_kernel_values_from(n))
+    expected = reference_operated_mapping_matrix_from(reference, dataset.mask, n, kernel)
+
+    operated = inversion.operated_mapping_matrix_oversampled_from(mapper=mapper)
+    assert operated.dtype == np.float32
+    assert_close_to_peak(operated, expected, rtol=1e-6)
+    assert np.max(np.abs(operated - expected)) > 0.0  # it is not the double-precision result
 
 
 @pytest.mark.parametrize("mesh_name", ["rectangular", "delaunay"])
