@@ -10,14 +10,18 @@
 #
 # All logic lives in tools/stack.py; this file only records what depends on what, so that a re-run
 # rebuilds only what changed.
+#
+# PY is the Python .venv is made with. Left empty, tools/stack.py chooses: python3.12 or python3.13 where the machine
+# has one (the release's first-class versions), else python3. `make build PY=python3.11` asks for another; a .venv of
+# another Python is then made again. tools/stack.py itself runs on python3 (it needs only the standard library).
 
-PY      ?= python3
-STACK   := $(PY) tools/stack.py
+PY      ?=
+STACK   := PSFOS_PYTHON="$(PY)" python3 tools/stack.py
 VPY     := .venv/bin/python
 STAMPS  := build/.stamps
 PYTEST_ARGS ?=
 
-.PHONY: build wheels test base-suites demo dev export undev status bench prefixes clean
+.PHONY: build wheels test base-suites demo dev export undev status bench prefixes clean FORCE
 
 build: $(STAMPS)/installed $(STAMPS)/pristine
 
@@ -37,7 +41,12 @@ $(STAMPS)/wheel-autolens:   $(wildcard PyAutoLens/patches/*)
 
 wheels: $(STAMPS)/wheel-autoarray $(STAMPS)/wheel-autogalaxy $(STAMPS)/wheel-autolens
 
-$(STAMPS)/installed: $(STAMPS)/wheel-autoarray $(STAMPS)/wheel-autogalaxy $(STAMPS)/wheel-autolens tools/constraints.txt
+# The Python .venv is to have, rewritten only when it changes, so that another Python reinstalls .venv.
+$(STAMPS)/python: FORCE
+	@$(STACK) python --record $@
+
+$(STAMPS)/installed: $(STAMPS)/wheel-autoarray $(STAMPS)/wheel-autogalaxy $(STAMPS)/wheel-autolens tools/constraints.txt \
+                     $(STAMPS)/python
 	$(STACK) install
 	@touch $@
 

@@ -48,8 +48,9 @@ __Figures__ (each a median over repeats after a warm-up; jax figures exclude the
 8. The pixelized `log_evidence` with light profiles and pixelization at their own N: (lp, pixelization) = (2, 2),
    (4, 2), (4, 4).
 9. The sparse operators at N = 1, 2, 4 (`benchmarks/sparse_operators.py`): the pixelized `log_evidence` through the
-   mapping path, `apply_sparse_operator` (from numpy and under `jax.jit`) and `apply_sparse_operator_cpu` (at N > 1
-   both attach the phase-kernel operator), each path's operator set-up, the part of the evidence its operator does,
+   mapping path, `apply_sparse_operator` (from numpy and under `jax.jit`; at N > 1 the FFT operator on the fine grid)
+   and `apply_sparse_operator_cpu` (at N > 1 the phase-kernel operator), each path's operator set-up, the part of the
+   evidence its operator does,
    and its memory (fresh process per path and N); and the pairwise CPU operator generalised to the fine grid, the
    alternative the phase-kernel operator was chosen over.
 10. The first `log_likelihood` call on a fresh dataset, numpy, on an HST-like scene (0.05" pixels, 200 x 200, a 3"

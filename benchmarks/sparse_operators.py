@@ -10,9 +10,11 @@ a pixelized `log_evidence` is timed through three paths at N = 1, 2 and 4:
 - cpu: `Imaging.apply_sparse_operator_cpu()`.
 
 At N = 1 these are the release's operators: the JAX FFT operator (`ImagingSparseOperator`) and the numba pairwise
-operator (`SparseLinAlgImagingNumba`). At N > 1 both calls attach the same `ImagingPhaseKernelOperator`: it forms the
-blurred mapping matrix H A from the mapper's sparse sub-pixel mappings with the PSF's N^2 phase kernels (numba on
-numpy, one scatter-add under JAX), and the dataset gets the mapping inversion, whose linear algebra follows.
+operator (`SparseLinAlgImagingNumba`). At N > 1 the JAX call attaches the same FFT operator on the data's fine grid
+(W = H^T C^-1 H with H the fine convolution and N x N mean, the mappers' fine triplets, the sparse inversion), and
+the CPU call an `ImagingPhaseKernelOperator`: it forms the blurred mapping matrix H A with numba from the mapper's
+sparse sub-pixel mappings and the PSF's N^2 phase kernels (the polyphase form of H), and the dataset gets the mapping
+inversion, whose linear algebra follows.
 
 Memory: in a fresh process per (path, N), the growth of the maximum resident set from the built dataset to the end
 of one `log_evidence` (the operator's set-up included); the numba functions a path uses are compiled first on a tiny
@@ -205,7 +207,7 @@ def measure_sparse_memory(settings) -> dict:
 
     ((path, n),) = settings
     n = int(n)
-    if path == "cpu" or (path == "jax" and n > 1):  # at N > 1 both sparse paths form H A with numba on numpy
+    if path == "cpu":
         _warm_numba()
     dataset = bench.dataset_from(n, 4)
     tracer = bench.pixelized_tracer()
@@ -433,9 +435,9 @@ def measure_all(run_child) -> dict:
 
 def _faster_sparse_path(paths: dict, n: int) -> str:
     """
-    The faster sparse path at N. When both paths hold the same operator class (at N > 1 both attach the
-    phase-kernel operator, so their difference is noise) it is the CPU path, whose N = 1 operator is the release's
-    numba one: its memory at N = 1 is the stricter reference.
+    The faster sparse path at N (by the numpy log_evidence). When both paths hold the same operator class their
+    difference is noise, and it is the CPU path, whose N = 1 operator is the release's numba one: its memory at
+    N = 1 is the stricter reference.
     """
     if paths[f"jax,{n}"]["operator"] == paths[f"cpu,{n}"]["operator"]:
         return "cpu"
@@ -450,11 +452,12 @@ def report_lines(sparse: dict, ms) -> list:
         "sparse path (`benchmarks/sparse_operators.py`): numpy (`FitImaging(xp=np)`; the JAX operator of N = 1 then "
         "runs its own JAX code un-jitted) interleaved, and under `jax.jit` (the einstein radius traced). At N = 1 "
         "the sparse paths are the release's operators (jax: `ImagingSparseOperator`, cpu: `SparseLinAlgImagingNumba`); "
-        "at N > 1 both attach the same `ImagingPhaseKernelOperator`, which forms the blurred mapping matrix H A from "
-        "the mapper's sub-pixel mappings with the N^2 phase kernels (numba on numpy, a scatter-add under jax.jit) "
-        "and gives the dataset the mapping inversion. The operator's part is one forming of the operated mapping "
-        "matrix (mapping path; both sparse paths at N > 1) or the curvature matrix from the operator (sparse paths "
-        "at N = 1); the rest is the mapper, regularization, solve and fit. 'H A formed' counts how often a "
+        "at N > 1 jax is the same FFT operator on the data's fine grid (W = H^T C^-1 H, H the fine convolution and "
+        "N x N mean, with the mappers' fine triplets) and cpu an `ImagingPhaseKernelOperator`, which forms the "
+        "blurred mapping matrix H A with numba from the mapper's sub-pixel mappings and the N^2 phase kernels and "
+        "gives the dataset the mapping inversion. The operator's part is one forming of the operated mapping "
+        "matrix (mapping path; the cpu path at N > 1) or the curvature matrix from the operator (the jax path, and "
+        "the cpu path at N = 1); the rest is the mapper, regularization, solve and fit. 'H A formed' counts how often a "
         "`log_evidence` forms the mapper's blurred mapping matrix; the jax.jit first call traces, compiles and runs "
         "once. Memory: growth of the process's maximum "
         "resident set from the built dataset to the end of one `log_evidence`, the operator's set-up included, in "
@@ -493,20 +496,19 @@ def report_lines(sparse: dict, ms) -> list:
         "",
         "Where the time goes:",
         "",
-        f"- Sparse paths at N > 1 (the phase-kernel operator, numpy): forming H A ({ms(cpu2['operator_part_s'])} at "
+        f"- The cpu path at N > 1 (the phase-kernel operator, numpy): forming H A ({ms(cpu2['operator_part_s'])} at "
         "N = 2) costs a native footprint of a phase kernel per sub-pixel mapping, and the mappings are as many at "
         "every N (the sub-pixels of over_sample_size_pixelization), so it barely grows with N; the rest "
         f"({ms(cpu2['log_evidence_s'] - cpu2['operator_part_s'])}) is the curvature matrix's dense product, the "
         f"mapper, the regularization and the solve, as on the mapping path, and the {cpu2['formations'] - 1} "
         "further forming(s) of H A counted above. Its memory is that of one native operated mapping matrix at "
         "every N.",
-        f"- Under jax.jit at N = 2 the phase-kernel operator's scatter-add costs "
-        f"{jax2['log_evidence_jit_s'] / mapping2['log_evidence_jit_s']:.2f}x the jitted mapping path "
-        f"({ms(jax2['log_evidence_jit_s'])} against {ms(mapping2['log_evidence_jit_s'])}), but its first call "
-        f"(trace and compile) takes {jax2['jit_first_call_s'] / mapping2['jit_first_call_s']:.1f}x the mapping "
-        f"path's ({ms(jax2['jit_first_call_s'])} against {ms(mapping2['jit_first_call_s'])}): its index and kernel "
-        "arrays, one native footprint per sub-pixel mapping, are static numpy and enter the compiled program as "
-        f"constants. At N = 1 the release's JAX FFT operator costs "
+        f"- The jax path at N > 1 (the FFT operator on the fine grid): its curvature matrix costs two FFTs of the "
+        f"fine frame per source pixel ({ms(jax2['operator_part_s'])} at N = 2 from numpy); under jax.jit at N = 2 "
+        f"it costs {jax2['log_evidence_jit_s'] / mapping2['log_evidence_jit_s']:.2f}x the jitted mapping path "
+        f"({ms(jax2['log_evidence_jit_s'])} against {ms(mapping2['log_evidence_jit_s'])}), first call "
+        f"{ms(jax2['jit_first_call_s'])} against {ms(mapping2['jit_first_call_s'])}; its memory is that of "
+        f"batch_size fine images. At N = 1 the release's JAX FFT operator costs "
         f"{jax1['log_evidence_jit_s'] / mapping1['log_evidence_jit_s']:.2f}x the jitted mapping path "
         f"(first call {ms(jax1['jit_first_call_s'])}).",
         "",

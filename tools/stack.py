@@ -8,6 +8,7 @@ importable:
     python3 tools/stack.py fetch            download the five pinned release wheels into .cache/wheels
     python3 tools/stack.py wheel LIB        unpack LIB's release wheel, apply its series, repack into dist/
     python3 tools/stack.py install          create .venv and install dist/ + autoconf/autofit + jax, numba, pytest, poppy
+    python3 tools/stack.py python           which Python .venv is made with (see PREFERRED_PYTHONS)
     python3 tools/stack.py pristine         unpack the untouched releases into .pristine/site (the reference)
     python3 tools/stack.py dev              turn each library into an editable git tree under dev/, used by .venv
     python3 tools/stack.py export           write each dev/ tree's commits back into its series
@@ -17,6 +18,8 @@ importable:
 
 The Makefile calls these; users run `make build`, `make dev`, `make export`, `make test`, `make demo`.
 It uses only the standard library, git and pip, so it runs on the bare machine Python before .venv exists.
+.venv itself is made with the Python that `chosen_python` picks: $PSFOS_PYTHON (the Makefile's PY) if set, else
+python3.12 or python3.13 where the machine has one, else the python3 running this script.
 """
 from __future__ import annotations
 
@@ -58,6 +61,14 @@ VENV = ROOT / ".venv"
 PRISTINE = ROOT / ".pristine"
 DEV = ROOT / "dev"
 CONSTRAINTS = ROOT / "tools" / "constraints.txt"
+
+#: The Pythons .venv is made with, in order of preference, before the machine's python3: the release's first-class
+#: versions (on any other, autoconf prints a "Python 3.11 detected -- first-class support is 3.12 and 3.13" banner on
+#: every import). 3.12 comes first because the stack installs there at the very versions of tools/constraints.txt
+#: that 3.11 has; 3.13 needs newer numpy and anesthetic (the constraints say which).
+PREFERRED_PYTHONS = ["python3.12", "python3.13"]
+#: Set by the Makefile from `make ... PY=python3.11`: the Python asked for, instead of PREFERRED_PYTHONS.
+PYTHON_ENV = "PSFOS_PYTHON"
 
 DEV_PTH = "psfos-dev.pth"
 DEV_MARKER = ".psfos-dev-mode"
@@ -292,6 +303,69 @@ def cmd_wheel(lib: str) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The Python of .venv
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def find_python(name: str) -> Optional[Path]:
+    """The interpreter ``name`` (a command such as ``python3.12``, or a path) as its real executable, or None.
+
+    A pyenv shim of a version that is installed but not selected (by `pyenv global`) is on PATH but fails when run,
+    so for a bare command the interpreters that pyenv installed are tried as well.
+    """
+    candidates = [name]
+    if "/" not in name:
+        pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+        candidates += [str(p) for p in sorted(pyenv_root.glob(f"versions/*/bin/{name}"))]
+    for candidate in candidates:
+        try:
+            res = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, timeout=60
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if res.returncode == 0 and res.stdout.strip():
+            return Path(res.stdout.strip())
+    return None
+
+
+def chosen_python() -> Path:
+    """The Python .venv is made with: $PSFOS_PYTHON if set, else the first of PREFERRED_PYTHONS that the machine has,
+    else the python3 running this script."""
+    requested = os.environ.get(PYTHON_ENV, "").strip()
+    if requested:
+        found = find_python(requested)
+        if found is None:
+            raise StackError(f"PY={requested}: there is no such Python on this machine (or it does not run)")
+        return found
+    for name in PREFERRED_PYTHONS:
+        found = find_python(name)
+        if found is not None:
+            return found
+    return Path(sys.executable)
+
+
+def python_version(python: Path) -> Optional[str]:
+    """``python``'s major.minor version, e.g. "3.12", or None if it does not run (or is not there)."""
+    try:
+        res = run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], check=False, capture=True)
+    except OSError:
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def cmd_python(record: Optional[Path]) -> None:
+    """Print the Python .venv is made with; with a ``record`` file, write it there if it changed (for the Makefile,
+    whose .venv target depends on that file, so that another Python reinstalls .venv)."""
+    python = chosen_python()
+    line = f"Python {python_version(python)} {python}\n"
+    print(line, end="")
+    if record is not None and (not record.exists() or record.read_text() != line):
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(line)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # install
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -349,11 +423,34 @@ def install_missing_extras(pip: List) -> None:
         run([*pip, "install", "--quiet", *cons, *missing])
 
 
+def check_venv_python(python: Path, version: str) -> None:
+    """Remove a .venv of another Python than ``python`` (or one whose Python no longer runs), so that it is made
+    again; refuse in dev mode, where removing it would drop the dev/ trees from .venv."""
+    if not VENV.exists():
+        return
+    have = python_version(venv_python())
+    if have == version:
+        return
+    have_text = f"Python {have}" if have else "a Python that no longer runs"
+    if dev_mode():
+        raise StackError(
+            f".venv is in dev mode on {have_text}, and this build uses Python {version} ({python}). "
+            f"To move to {version}: `make undev` (it makes .venv again), then `make dev` (dev/ is kept as it is)."
+            + (f" To stay on {have}: pass PY=python{have} (e.g. `make test PY=python{have}`)." if have else "")
+        )
+    log(f".venv is {have_text}, and this build uses Python {version} ({python}): making .venv again"
+        + (f" (to keep {have}, pass PY=python{have})" if have else ""))
+    shutil.rmtree(VENV)
+
+
 def cmd_install() -> None:
     pip = [venv_python(), "-m", "pip", "--disable-pip-version-check"]
+    python = chosen_python()
+    version = python_version(python)
+    check_venv_python(python, version)
     if not venv_python().exists():
-        log("creating .venv")
-        run([sys.executable, "-m", "venv", VENV])
+        log(f"creating .venv with Python {version} ({python})")
+        run([python, "-m", "venv", VENV])
     versions = installed_versions()
     if dev_mode():
         log("dev mode: .venv imports the libraries from dev/ (run `make undev` to return to dist/ wheels)")
@@ -515,7 +612,7 @@ def cmd_export() -> None:
 
 
 def cmd_undev() -> None:
-    if venv_python().exists():
+    if python_version(venv_python()):  # a .venv whose Python no longer runs is made again by cmd_install
         pth = venv_site() / DEV_PTH
         if pth.exists():
             pth.unlink()
@@ -564,7 +661,10 @@ def cmd_prefixes() -> int:
 def cmd_status() -> None:
     for lib, folder in PATCHED.items():
         print(f"{lib:11s} series: {len(series(lib))} patch(es) -> {local_version(lib)}")
+    python = chosen_python()
+    print(f"the build uses Python {python_version(python)} ({python})")
     if venv_python().exists():
+        print(f".venv: Python {python_version(venv_python())}, site-packages {venv_site()}")
         print("mode:", "dev (dev/ trees)" if dev_mode() else "wheels (dist/)")
         for n, v in installed_versions().items():
             print(f"  installed {n:11s} {v}")
@@ -583,6 +683,8 @@ def main(argv: List[str]) -> int:
                 cmd_wheel(lib)
         elif cmd == "install":
             cmd_install()
+        elif cmd == "python":
+            cmd_python(Path(args[1]) if args[:1] == ["--record"] else None)
         elif cmd == "pristine":
             cmd_pristine()
         elif cmd == "dev":

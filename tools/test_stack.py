@@ -5,6 +5,7 @@ import hashlib
 import importlib.util
 import io
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -123,3 +124,84 @@ def test_installed_venv_has_every_extra_at_its_pinned_version():
     out = stack.run([stack.venv_python(), "-c", code, *stack.EXTRAS], capture=True).stdout.split()
     for name, version in zip(out[::2], out[1::2]):
         assert pins.get(name) == version, f"{name} {version} is not pinned in tools/constraints.txt"
+
+
+def _fake_python(path: Path, prints: str, status: int = 0) -> Path:
+    """An executable at ``path`` that prints ``prints`` and exits with ``status``, whatever it is asked to run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho '{prints}'\nexit {status}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def machine(tmp_path, monkeypatch):
+    """A machine whose PATH holds only ``tmp_path / "bin"`` and whose pyenv root is ``tmp_path / "pyenv"``."""
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.delenv(stack.PYTHON_ENV, raising=False)
+    return tmp_path
+
+
+def test_the_build_prefers_python_3_12_then_3_13_then_python3(machine):
+    _fake_python(machine / "bin" / "python3.13", "/opt/py313/bin/python3.13")
+    _fake_python(machine / "bin" / "python3.12", "/opt/py312/bin/python3.12")
+    assert stack.chosen_python() == Path("/opt/py312/bin/python3.12")
+    (machine / "bin" / "python3.12").unlink()
+    assert stack.chosen_python() == Path("/opt/py313/bin/python3.13")
+    (machine / "bin" / "python3.13").unlink()
+    assert stack.chosen_python() == Path(stack.sys.executable)
+
+
+def test_a_pyenv_python_is_found_behind_a_shim_that_fails(machine):
+    """pyenv's shim of an installed version that `pyenv global` does not select fails; pyenv's own copy runs."""
+    _fake_python(machine / "bin" / "python3.12", "pyenv: python3.12: command not found", status=127)
+    real = _fake_python(machine / "pyenv" / "versions" / "3.12.1" / "bin" / "python3.12", "/pyenv/3.12.1/python3.12")
+    assert stack.find_python("python3.12") == Path("/pyenv/3.12.1/python3.12")
+    real.unlink()
+    assert stack.find_python("python3.12") is None
+
+
+def test_PY_asks_for_a_python_and_one_that_is_not_there_is_an_error(machine, monkeypatch):
+    _fake_python(machine / "bin" / "python3.12", "/opt/py312/bin/python3.12")
+    _fake_python(machine / "bin" / "python3.11", "/opt/py311/bin/python3.11")
+    monkeypatch.setenv(stack.PYTHON_ENV, "python3.11")
+    assert stack.chosen_python() == Path("/opt/py311/bin/python3.11")
+    monkeypatch.setenv(stack.PYTHON_ENV, "python3.99")
+    with pytest.raises(stack.StackError, match="PY=python3.99"):
+        stack.chosen_python()
+
+
+def test_a_venv_of_another_python_is_made_again_or_refused_in_dev_mode(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack, "VENV", tmp_path / "venv")
+    _fake_python(tmp_path / "venv" / "bin" / "python", "3.11")
+    stack.check_venv_python(Path("/opt/py311/bin/python3.11"), "3.11")
+    assert stack.venv_python().exists(), "a .venv of the chosen Python is kept"
+
+    (tmp_path / "venv" / stack.DEV_MARKER).write_text("dev\n")
+    with pytest.raises(stack.StackError, match="make undev"):
+        stack.check_venv_python(Path("/opt/py312/bin/python3.12"), "3.12")
+    assert stack.venv_python().exists(), "a .venv in dev mode is never removed"
+
+    (tmp_path / "venv" / stack.DEV_MARKER).unlink()
+    stack.check_venv_python(Path("/opt/py312/bin/python3.12"), "3.12")
+    assert not (tmp_path / "venv").exists(), "a .venv of another Python is removed, to be made again"
+
+
+def test_venv_runs_the_python_the_build_chose():
+    """.venv (which runs this test) is the Python that `make build` recorded, not one left from another build."""
+    record = stack.BUILD / ".stamps" / "python"
+    if not record.exists():
+        pytest.skip("no build/.stamps/python: .venv was not made by `make build`")
+    version = record.read_text().split()[1]
+    assert "%d.%d" % sys.version_info[:2] == version == stack.python_version(stack.venv_python())
+
+
+def test_a_venv_whose_python_is_gone_is_made_again(tmp_path, monkeypatch):
+    """A .venv made from an interpreter that was since removed (its bin/python a dangling link) is not kept."""
+    monkeypatch.setattr(stack, "VENV", tmp_path / "venv")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(tmp_path / "removed" / "python3.12")
+    assert stack.python_version(stack.venv_python()) is None
+    stack.check_venv_python(Path("/opt/py312/bin/python3.12"), "3.12")
+    assert not (tmp_path / "venv").exists()
