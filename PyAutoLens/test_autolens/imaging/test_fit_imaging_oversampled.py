@@ -750,6 +750,17 @@ def test__phase_kernel_operator__operated_mapping_matrix_is_the_brute_force(kind
     )
 
 
+def test__guard__phase_kernel_operator_under_jax__inversion_exception_naming_the_jax_operator():
+    """The CPU operator forms H A with numba on numpy; asked for it under JAX it names apply_sparse_operator()."""
+    import jax.numpy as jnp
+
+    sparse = sparse_dataset_from("cpu", noisy_dataset_from(2, 2))
+    fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from())
+    (mapper,) = fit.inversion.cls_list_from(cls=aa.Mapper)
+    with pytest.raises(aa.exc.InversionException, match=r"under JAX use dataset.apply_sparse_operator\(\)"):
+        sparse.sparse_operator.operated_mapping_matrix_from(mapper=mapper, xp=jnp)
+
+
 def test__guard__sparse_operator_of_another_n__raises():
     """An operator built for a pixelization at N = 2 is refused by a dataset whose pixelization is at N = 4."""
     sparse = noisy_dataset_from(2, 2).apply_sparse_operator()
