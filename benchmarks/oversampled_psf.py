@@ -47,12 +47,11 @@ __Figures__ (each a median over repeats after a warm-up; jax figures exclude the
    accuracy and numpy `log_likelihood` time.
 8. The pixelized `log_evidence` with light profiles and pixelization at their own N: (lp, pixelization) = (2, 2),
    (4, 2), (4, 4).
-9. The sparse operators at N = 1, 2, 4 (`benchmarks/sparse_operators.py`): the pixelized `log_evidence` through the
-   mapping path, `apply_sparse_operator` (from numpy and under `jax.jit`; at N > 1 the FFT operator on the fine grid)
-   and `apply_sparse_operator_cpu` (at N > 1 the phase-kernel operator), each path's operator set-up, the part of the
-   evidence its operator does,
-   and its memory (fresh process per path and N); and the pairwise CPU operator generalised to the fine grid, the
-   alternative the phase-kernel operator was chosen over.
+9. The pixelized paths at N = 1, 2, 4 (`benchmarks/sparse_operators.py`): the pixelized `log_evidence` through the
+   mapping path (at N > 1 on numpy by phase kernels, and by its FFT column blocks), `apply_sparse_operator` (from
+   numpy and under `jax.jit`; at N > 1 the FFT operator on the fine grid) and `apply_sparse_operator_cpu` (N = 1),
+   each path's operator set-up, the part of the evidence its operator does, and its memory (fresh process per path
+   and N); and the pairwise CPU operator generalised to the fine grid, why `apply_sparse_operator_cpu` refuses N > 1.
 10. The first `log_likelihood` call on a fresh dataset, numpy, on an HST-like scene (0.05" pixels, 200 x 200, a 3"
    circular mask, Sersic light, a Gaussian PSF of sigma 0.05" integrated over each fine pixel on a kernel of +-0.5",
    over_sample_size_lp = 2 N) at N = 1, 2, 4: the call that builds every lazily evaluated grid of the fit, after the
@@ -710,9 +709,11 @@ def report(results: dict, elapsed_s: float, steep: dict, mixed: dict, sparse: di
         "",
         "Where the time goes. The floor of a `log_likelihood` is the light-profile evaluations (the over-sampled image "
         "grid and the blurring grid the fit uses) plus one convolution; the rest is the fit's own bookkeeping "
-        "(grids, masks, residuals, chi-squared). The floor of the operated mapping matrix is its FFTs alone: 1,024 "
+        "(grids, masks, residuals, chi-squared). The FFT floor of the operated mapping matrix is its FFTs alone: 1,024 "
         "columns, each a forward transform, a product and an inverse transform on the smallest frame on which the "
-        "circular convolution is exact (the unmasked bounding box plus the kernel, at the fine scale for N > 1).",
+        "circular convolution is exact (the unmasked bounding box plus the kernel, at the fine scale for N > 1). At "
+        "N > 1 on numpy the mapping path forms it by the PSF's phase kernels from the mapper's sparse mappings "
+        "instead, with no FFT, which is how it goes below that floor.",
         "",
         "| N | os_lp | light evaluations | evaluation time | convolution | rest of log_likelihood (numpy) "
         "| operated mapping matrix | its FFT floor | measured / floor |",
@@ -818,10 +819,11 @@ def report(results: dict, elapsed_s: float, steep: dict, mixed: dict, sparse: di
         f"N = 1 and {results[(2, 4)]['formations']} times at N = 2 (counted; the mapping inversion caches "
         "`operated_mapping_matrix` but reads `operated_mapping_matrix_list` again for the mapped reconstructed "
         "data), so its time is about that many operated mapping matrices plus the linear algebra.",
-        f"- At N = 4 the mapping matrix is {results[(4, 4)]['mapping_s'] / results[(4, 4)]['mapping_fft_floor_s']:.1f}x "
-        "its FFT floor: the fine frame has 16x the pixels of the native one, convolved in column blocks of "
-        "pixels // N^2 source pixels. The likelihood grows with the light evaluations of the fine blurring region "
-        "(one per fine pixel, N^2 per native pixel) and with the FFT of the fine frame.",
+        f"- At N = 4 the mapping matrix costs {results[(4, 4)]['mapping_s'] / results[(2, 4)]['mapping_s']:.1f}x "
+        "its N = 2 time: by phase kernels each (native pixel, phase, source pixel) a sub-pixel maps to costs one "
+        "native footprint, and N = 4 has 16 phases where N = 2 has 4, so more sums per pixel. The likelihood grows "
+        "with the light evaluations of the fine blurring region (one per fine pixel, N^2 per native pixel) and with "
+        "the FFT of the fine frame.",
         "- The accuracy column uses a PSF integrated over its fine pixels. With such a PSF the light is best sampled "
         "once per fine pixel (os_lp = N): then the fine convolution followed by the N x N mean is the exact pixel "
         f"average of the blurred light, up to rounding (N = 4, os 4: {results[(4, 4)]['accuracy']:.1e}). More "

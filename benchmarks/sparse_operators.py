@@ -1,31 +1,32 @@
 """
-Benchmark of the sparse (w-tilde) operators at N > 1, run by `make bench` through `oversampled_psf.py` (figure 9).
+Benchmark of the pixelized paths at N > 1, run by `make bench` through `oversampled_psf.py` (figure 9).
 
 On the standard pixelized scene (100 x 100 at 0.1", 3" mask, 1,024 source pixels, over_sample_size_pixelization = 4)
-a pixelized `log_evidence` is timed through three paths at N = 1, 2 and 4:
+a pixelized `log_evidence` is timed through each path at N = 1, 2 and 4:
 
-- mapping: no sparse operator, the mapping-matrix inversion (at N > 1 the fine mapping matrix convolved on the compact
-  fine frame in column blocks);
-- jax: `Imaging.apply_sparse_operator()`, called from numpy (`FitImaging(xp=np)`) and under `jax.jit`;
-- cpu: `Imaging.apply_sparse_operator_cpu()`.
-
-At N = 1 these are the release's operators: the JAX FFT operator (`ImagingSparseOperator`) and the numba pairwise
-operator (`SparseLinAlgImagingNumba`). At N > 1 the JAX call attaches the same FFT operator on the data's fine grid
-(W = H^T C^-1 H with H the fine convolution and N x N mean, the mappers' fine triplets, the sparse inversion), and
-the CPU call an `ImagingPhaseKernelOperator`: it forms the blurred mapping matrix H A with numba from the mapper's
-sparse sub-pixel mappings and the PSF's N^2 phase kernels (the polyphase form of H), and the dataset gets the mapping
-inversion, whose linear algebra follows.
+- mapping: no sparse operator, the mapping-matrix inversion. At N > 1 on numpy with numba it forms the blurred
+  mapping matrix H A from the mapper's sparse sub-pixel mappings and the PSF's N^2 phase kernels
+  (`AbstractInversionImaging.operated_mapping_matrix_via_phase_kernels_from`); under JAX, and without numba, it
+  convolves the fine mapping matrix on the compact fine frame by FFT in column blocks.
+- mapping_fft: the same mapping path made to take its FFT column blocks on numpy (as without numba), at N > 1 only:
+  what the phase kernels replace.
+- jax: `Imaging.apply_sparse_operator()`, called from numpy (`FitImaging(xp=np)`) and under `jax.jit`. At N = 1 the
+  release's FFT operator (`ImagingSparseOperator`); at N > 1 the same operator on the data's fine grid
+  (W = H^T C^-1 H with H the fine convolution and N x N mean, the mappers' fine triplets, the sparse inversion).
+- cpu: `Imaging.apply_sparse_operator_cpu()`, the release's numba pairwise operator (`SparseLinAlgImagingNumba`), at
+  N = 1 only: at N > 1 it refuses (DatasetException), because its W on the fine grid pairs about N^4 times as many
+  pixels.
 
 Memory: in a fresh process per (path, N), the growth of the maximum resident set from the built dataset to the end
 of one `log_evidence` (the operator's set-up included); the numba functions a path uses are compiled first on a tiny
 dataset, so their compilation is not counted.
 
-The phase-kernel operator was chosen over the alternative measured here on the same scene: the release's pairwise
-operator generalised to the fine grid (W = K^T D^T C^-1 D K stored for every pair of fine pixels the kernel links,
-its curvature summed over those pairs by the release's own numba function). `measure_fine_pairwise` rebuilds it from
-the PSF's phase kernels (`Convolver.phase_kernel_values_from`) and the mapper's sub-pixel mappings binned to fine
-pixels by its over-sampler (`OverSampler.fine_index_for_sub_slim_from`), builds it at N = 1 and 2 (its curvature
-matrix is checked against the mapping path's), and counts its pairs at N = 4.
+Why the CPU operator refuses N > 1 is measured here on the same scene: the release's pairwise operator generalised
+to the fine grid (W = K^T D^T C^-1 D K stored for every pair of fine pixels the kernel links, its curvature summed
+over those pairs by the release's own numba function). `measure_fine_pairwise` rebuilds it from the PSF's phase
+kernels (`Convolver.phase_kernel_values`) and the mapper's sub-pixel mappings binned to fine pixels by its
+over-sampler (`OverSampler.fine_index_for_sub_slim_from`), builds it at N = 1 and 2 (its curvature matrix is checked
+against the mapping path's), and counts its pairs at N = 4.
 """
 import resource
 import time
@@ -35,7 +36,12 @@ import numpy as np
 
 SPARSE_NS = [1, 2, 4]
 JIT_NS = [1, 2]  # a jitted N = 4 evidence compiles for about 15 s per path
-PATHS = ["mapping", "jax", "cpu"]
+PATHS = ["mapping", "mapping_fft", "jax", "cpu"]
+
+
+def _has_path(path, n) -> bool:
+    """mapping_fft is the mapping path at N > 1 only; the CPU operator exists at N = 1 only."""
+    return not (path == "mapping_fft" and n == 1) and not (path == "cpu" and n > 1)
 
 
 def _dataset_with_path(dataset, path):
@@ -44,6 +50,23 @@ def _dataset_with_path(dataset, path):
     if path == "cpu":
         return dataset.apply_sparse_operator_cpu()
     return dataset
+
+
+def _on_path(path, function):
+    """``function``, run on ``path``: for mapping_fft with `numba_util.is_installed` false, as without numba."""
+    if path != "mapping_fft":
+        return function
+    from autoarray import numba_util
+
+    def call(*args, **kwargs):
+        is_installed = numba_util.is_installed
+        numba_util.is_installed = lambda: False
+        try:
+            return function(*args, **kwargs)
+        finally:
+            numba_util.is_installed = is_installed
+
+    return call
 
 
 def _log_evidence(dataset, tracer, xp=np):
@@ -55,8 +78,8 @@ def _log_evidence(dataset, tracer, xp=np):
 def _timed_log_evidence(dataset, tracer):
     """
     A function computing a fresh fit's `log_evidence`, and the list its calls append (total, operator's part) to:
-    the operator's part is the operated mapping matrix (mapping path, and both sparse paths at N > 1, whose
-    phase-kernel operator forms it) or the curvature matrix from the sparse operator (both sparse paths at N = 1).
+    the operator's part is the operated mapping matrix (the mapping paths) or the curvature matrix from the sparse
+    operator (the sparse paths).
     """
     import autolens as al
 
@@ -83,8 +106,8 @@ def _formations_per_log_evidence(dataset, tracer) -> int:
     """
     How many times one `log_evidence` forms the mapper's blurred mapping matrix H A: calls of the native
     `Convolver.convolved_mapping_matrix_from` (N = 1) or of the oversampled mapper's
-    `AbstractInversionImaging.operated_mapping_matrix_oversampled_from` (N > 1, mapping path and phase-kernel
-    operator alike), counted by wrapping them for one call.
+    `AbstractInversionImaging.operated_mapping_matrix_oversampled_from` (N > 1, phase kernels and FFT blocks
+    alike), counted by wrapping them for one call.
     """
     from autoarray.inversion.inversion.imaging.abstract import AbstractInversionImaging
     from autoarray.operators.convolver import Convolver
@@ -126,14 +149,17 @@ def measure_sparse(settings) -> dict:
     for (n,) in settings:
         base = bench.dataset_from(n, 4)
         for path in PATHS:
+            if not _has_path(path, n):
+                continue
             key = f"{path},{n}"
             start = time.perf_counter()
             dataset = _dataset_with_path(base, path)
             figures[key] = {"setup_s": time.perf_counter() - start}
-            figures[key]["operator"] = type(dataset.sparse_operator).__name__ if path != "mapping" else "-"
-            figures[key]["log_evidence"] = float(_log_evidence(dataset, tracer))
-            figures[key]["formations"] = _formations_per_log_evidence(dataset, tracer)
-            functions[key], times[key] = _timed_log_evidence(dataset, tracer)
+            figures[key]["operator"] = type(dataset.sparse_operator).__name__ if path in ("jax", "cpu") else "-"
+            figures[key]["log_evidence"] = float(_on_path(path, _log_evidence)(dataset, tracer))
+            figures[key]["formations"] = _on_path(path, _formations_per_log_evidence)(dataset, tracer)
+            call, times[key] = _timed_log_evidence(dataset, tracer)
+            functions[key] = _on_path(path, call)
     bench.interleaved_medians(functions, rounds=3)
     for key, values in times.items():
         totals, parts = np.array(values[2:]).T  # after the two warm-up calls
@@ -176,8 +202,8 @@ def measure_sparse_jit(settings) -> dict:
 
 def _warm_numba():
     """
-    Compile the numba functions of the sparse operators on a tiny dataset (the release's pairwise operator at N = 1,
-    the phase-kernel operator at N = 2), so that a memory figure excludes it.
+    Compile the numba functions of the CPU paths on a tiny dataset (the release's pairwise operator at N = 1, the
+    mapping path's phase kernels at N = 2), so that a memory figure excludes it.
     """
     import autoarray as aa
 
@@ -198,7 +224,7 @@ def _warm_numba():
             convolve_over_sample_size_lp=n,
             convolve_over_sample_size_pixelization=n,
         ).apply_mask(mask=aa.Mask2D.circular(shape_native=shape, pixel_scales=0.1, radius=0.4))
-        _log_evidence(dataset.apply_sparse_operator_cpu(), bench.pixelized_tracer())
+        _log_evidence(dataset.apply_sparse_operator_cpu() if n == 1 else dataset, bench.pixelized_tracer())
 
 
 def measure_sparse_memory(settings) -> dict:
@@ -207,13 +233,13 @@ def measure_sparse_memory(settings) -> dict:
 
     ((path, n),) = settings
     n = int(n)
-    if path == "cpu":
+    if path in ("cpu", "mapping"):
         _warm_numba()
     dataset = bench.dataset_from(n, 4)
     tracer = bench.pixelized_tracer()
     rss_dataset_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     tracemalloc.start()
-    _log_evidence(_dataset_with_path(dataset, path), tracer)
+    _on_path(path, _log_evidence)(_dataset_with_path(dataset, path), tracer)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_after_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -313,7 +339,7 @@ def measure_fine_pairwise(settings) -> dict:
     N = 4 only its pair count (and so its memory).
 
     Fine pixel f is pixel-major (native pixel f // N^2, phase f % N^2 = a N + b), as the library orders fine values;
-    the phase kernels are the PSF's own (`Convolver.phase_kernel_values_from`; at N = 1 the kernel itself).
+    the phase kernels are the PSF's own (`Convolver.phase_kernel_values`; at N = 1 the kernel itself).
     """
     import autolens as al
     from autoarray.inversion.inversion.imaging_numba import inversion_imaging_numba_util as numba_util
@@ -324,7 +350,9 @@ def measure_fine_pairwise(settings) -> dict:
     figures = {}
     for (n,) in settings:
         dataset = bench.dataset_from(n, 4)
-        kernels = np.ascontiguousarray(dataset.psf.phase_kernel_values_from(), dtype=np.float64)
+        kernels = np.ascontiguousarray(
+            dataset.psf.phase_kernel_values if n > 1 else dataset.psf.kernel.native.array[None], dtype=np.float64
+        )
         pad = kernels.shape[1]
         mask = np.asarray(dataset.mask)
         pixels = int(np.sum(~mask))
@@ -424,7 +452,7 @@ def measure_all(run_child) -> dict:
     for key, values in run_child("sparse_jit", [[n] for n in JIT_NS]).items():
         paths[key].update(values)
     for path in PATHS:
-        for n in SPARSE_NS:
+        for n in [n for n in SPARSE_NS if _has_path(path, n)]:
             print(f"  ... memory of the {path} path at N = {n} (fresh process) ...", flush=True)
             for key, values in run_child("sparse_memory", [[path, n]]).items():
                 paths[key].update(values)
@@ -433,60 +461,50 @@ def measure_all(run_child) -> dict:
     return {"paths": paths, "fine_pairwise": fine_pairwise}
 
 
-def _faster_sparse_path(paths: dict, n: int) -> str:
-    """
-    The faster sparse path at N (by the numpy log_evidence). When both paths hold the same operator class their
-    difference is noise, and it is the CPU path, whose N = 1 operator is the release's numba one: its memory at
-    N = 1 is the stricter reference.
-    """
-    if paths[f"jax,{n}"]["operator"] == paths[f"cpu,{n}"]["operator"]:
-        return "cpu"
-    return min(("jax", "cpu"), key=lambda path: paths[f"{path},{n}"]["log_evidence_s"])
-
-
 def report_lines(sparse: dict, ms) -> list:
     paths, pairwise = sparse["paths"], sparse["fine_pairwise"]
     lines = [
         "",
-        "The sparse operators (figure 9). The pixelized case's `log_evidence` through the mapping path and each "
-        "sparse path (`benchmarks/sparse_operators.py`): numpy (`FitImaging(xp=np)`; the JAX operator of N = 1 then "
-        "runs its own JAX code un-jitted) interleaved, and under `jax.jit` (the einstein radius traced). At N = 1 "
-        "the sparse paths are the release's operators (jax: `ImagingSparseOperator`, cpu: `SparseLinAlgImagingNumba`); "
-        "at N > 1 jax is the same FFT operator on the data's fine grid (W = H^T C^-1 H, H the fine convolution and "
-        "N x N mean, with the mappers' fine triplets) and cpu an `ImagingPhaseKernelOperator`, which forms the "
-        "blurred mapping matrix H A with numba from the mapper's sub-pixel mappings and the N^2 phase kernels and "
-        "gives the dataset the mapping inversion. The operator's part is one forming of the operated mapping "
-        "matrix (mapping path; the cpu path at N > 1) or the curvature matrix from the operator (the jax path, and "
-        "the cpu path at N = 1); the rest is the mapper, regularization, solve and fit. 'H A formed' counts how often a "
-        "`log_evidence` forms the mapper's blurred mapping matrix; the jax.jit first call traces, compiles and runs "
-        "once. Memory: growth of the process's maximum "
-        "resident set from the built dataset to the end of one `log_evidence`, the operator's set-up included, in "
-        "a fresh process (numba compiled beforehand).",
+        "The pixelized paths (figure 9). The pixelized case's `log_evidence` through each path "
+        "(`benchmarks/sparse_operators.py`): numpy (`FitImaging(xp=np)`; the JAX operator of N = 1 then runs its own "
+        "JAX code un-jitted) interleaved, and under `jax.jit` (the einstein radius traced). mapping: no sparse "
+        "operator; at N > 1 on numpy it forms H A from the mapper's sub-pixel mappings and the PSF's N^2 phase "
+        "kernels with numba (under jax.jit: fine FFTs in column blocks). mapping_fft: the same path made to take its "
+        "FFT column blocks on numpy (as without numba). jax: `apply_sparse_operator()`, the release's FFT operator "
+        "at N = 1 and the same operator on the data's fine grid at N > 1 (W = H^T C^-1 H, H the fine convolution and "
+        "N x N mean, with the mappers' fine triplets). cpu: `apply_sparse_operator_cpu()`, the release's numba "
+        "operator, which refuses N > 1 (see the last table). The operator's part is one forming of the operated "
+        "mapping matrix (the mapping paths) or the curvature matrix from the operator (the sparse paths); the rest is "
+        "the mapper, regularization, solve and fit. 'H A formed' counts how often a `log_evidence` forms the mapper's "
+        "blurred mapping matrix; the jax.jit first call traces, compiles and runs once. Memory: growth of the "
+        "process's maximum resident set from the built dataset to the end of one `log_evidence`, the operator's "
+        "set-up included, in a fresh process (numba compiled beforehand).",
         "",
-        "| N | path | operator | operator set-up | log_evidence numpy | / mapping | / own N = 1 | operator's part "
-        "| rest | H A formed | log_evidence jax.jit | jax.jit first call | memory | / own N = 1 |",
+        "| N | path | operator | operator set-up | log_evidence numpy | / mapping | / mapping at N = 1 "
+        "| operator's part | rest | H A formed | log_evidence jax.jit | jax.jit first call | memory "
+        "| / mapping at N = 1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    mapping1 = paths["mapping,1"]
     for n in SPARSE_NS:
-        for path in PATHS:
-            r, own, mapping = paths[f"{path},{n}"], paths[f"{path},1"], paths[f"mapping,{n}"]
+        for path in [path for path in PATHS if _has_path(path, n)]:
+            r, mapping = paths[f"{path},{n}"], paths[f"mapping,{n}"]
             jit = ms(r["log_evidence_jit_s"]) if "log_evidence_jit_s" in r else "-"
             jit_first = ms(r["jit_first_call_s"]) if "jit_first_call_s" in r else "-"
             lines.append(
-                f"| {n} | {path} | {r['operator']} | {ms(r['setup_s']) if path != 'mapping' else '-'} "
+                f"| {n} | {path} | {r['operator']} | {ms(r['setup_s']) if path in ('jax', 'cpu') else '-'} "
                 f"| {ms(r['log_evidence_s'])} "
                 f"| {r['log_evidence_s'] / mapping['log_evidence_s']:.2f} "
-                f"| {r['log_evidence_s'] / own['log_evidence_s']:.2f} | {ms(r['operator_part_s'])} "
+                f"| {r['log_evidence_s'] / mapping1['log_evidence_s']:.2f} | {ms(r['operator_part_s'])} "
                 f"| {ms(r['log_evidence_s'] - r['operator_part_s'])} | {r['formations']} | {jit} | {jit_first} "
-                f"| {r['rss_growth_mb']:.0f} MB | {r['rss_growth_mb'] / own['rss_growth_mb']:.2f} |"
+                f"| {r['rss_growth_mb']:.0f} MB | {r['rss_growth_mb'] / mapping1['rss_growth_mb']:.2f} |"
             )
     spread = max(
-        abs(paths[f"{path},{n}"]["log_evidence"] / paths[f"mapping,{n}"]["log_evidence"] - 1.0)
-        for n in SPARSE_NS
-        for path in ("jax", "cpu")
+        abs(paths[key]["log_evidence"] / paths[f"mapping,{key.split(',')[1]}"]["log_evidence"] - 1.0)
+        for key in paths
     )
-    cpu2, jax2, jax1, mapping1, mapping2 = (
-        paths["cpu,2"], paths["jax,2"], paths["jax,1"], paths["mapping,1"], paths["mapping,2"]
+    mapping2, fft2, jax2, jax1, cpu1 = (
+        paths["mapping,2"], paths["mapping_fft,2"], paths["jax,2"], paths["jax,1"], paths["cpu,1"]
     )
     lines += [
         "",
@@ -496,53 +514,62 @@ def report_lines(sparse: dict, ms) -> list:
         "",
         "Where the time goes:",
         "",
-        f"- The cpu path at N > 1 (the phase-kernel operator, numpy): forming H A ({ms(cpu2['operator_part_s'])} at "
-        "N = 2) costs a native footprint of a phase kernel per sub-pixel mapping, and the mappings are as many at "
-        "every N (the sub-pixels of over_sample_size_pixelization), so it barely grows with N; the rest "
-        f"({ms(cpu2['log_evidence_s'] - cpu2['operator_part_s'])}) is the curvature matrix's dense product, the "
-        f"mapper, the regularization and the solve, as on the mapping path, and the {cpu2['formations'] - 1} "
-        "further forming(s) of H A counted above. Its memory is that of one native operated mapping matrix at "
-        "every N.",
+        f"- The mapping path at N > 1 on numpy (phase kernels): forming H A ({ms(mapping2['operator_part_s'])} at "
+        f"N = 2, against {ms(fft2['operator_part_s'])} by FFT column blocks) costs a native footprint of a phase "
+        "kernel per (native pixel, phase, source pixel) its sub-pixels map to, and those are about as many at every N "
+        "(the sub-pixels of over_sample_size_pixelization), so it barely grows with N; the rest "
+        f"({ms(mapping2['log_evidence_s'] - mapping2['operator_part_s'])}) is the curvature matrix's dense product, "
+        "the mapper, the regularization and the solve. Its memory is that of the native operated mapping matrix at "
+        f"every N. At N = 1 the fastest CPU path is the release's numba operator ({ms(cpu1['log_evidence_s'])}).",
         f"- The jax path at N > 1 (the FFT operator on the fine grid): its curvature matrix costs two FFTs of the "
         f"fine frame per source pixel ({ms(jax2['operator_part_s'])} at N = 2 from numpy); under jax.jit at N = 2 "
         f"it costs {jax2['log_evidence_jit_s'] / mapping2['log_evidence_jit_s']:.2f}x the jitted mapping path "
         f"({ms(jax2['log_evidence_jit_s'])} against {ms(mapping2['log_evidence_jit_s'])}), first call "
         f"{ms(jax2['jit_first_call_s'])} against {ms(mapping2['jit_first_call_s'])}; its memory is that of "
         f"batch_size fine images. At N = 1 the release's JAX FFT operator costs "
-        f"{jax1['log_evidence_jit_s'] / mapping1['log_evidence_jit_s']:.2f}x the jitted mapping path "
+        f"{jax1['log_evidence_jit_s'] / paths['mapping,1']['log_evidence_jit_s']:.2f}x the jitted mapping path "
         f"(first call {ms(jax1['jit_first_call_s'])}).",
         "",
-        "The phase-kernel operator was chosen over the release's pairwise operator generalised to the fine grid (W "
-        "stored for every pair of fine pixels the kernel links, its curvature summed over the pairs by the "
-        "release's numba function), measured here on the same scene, rebuilt from the PSF's phase kernels and the "
+        "Why `apply_sparse_operator_cpu()` refuses N > 1: the release's pairwise operator generalised to the fine grid "
+        "(W stored for every pair of fine pixels the kernel links, its curvature summed over the pairs by the "
+        "release's numba function), measured on the same scene, rebuilt from the PSF's phase kernels and the "
         "mapper's sub-pixel mappings (its curvature matrix agrees with the mapping path's to the relative "
-        "difference shown):",
+        "difference shown), against the fastest CPU path (at N = 1 that operator itself, at N > 1 the mapping path's "
+        "phase kernels):",
         "",
         "| N | fine pixels | pairs | operator memory | set-up | curvature matrix | agreement | "
-        "CPU path: memory, operator's part |",
+        "fastest CPU path: memory, operator's part |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for n in SPARSE_NS:
-        r, cpu = pairwise[str(n)], paths[f"cpu,{n}"]
+        r, fastest = pairwise[str(n)], paths[f"cpu,{n}" if n == 1 else f"mapping,{n}"]
         if "setup_s" in r:
             built = f"{ms(r['setup_s'])} | {ms(r['curvature_s'])} | {r['curvature_vs_mapping']:.0e}"
         else:
             built = "not built | - | -"
         lines.append(
             f"| {n} | {r['fine_pixels']:,} | {r['pairs']:,} | {r['operator_mb']:,.0f} MB | {built} "
-            f"| {cpu['rss_growth_mb']:.0f} MB, {ms(cpu['operator_part_s'])} |"
+            f"| {fastest['rss_growth_mb']:.0f} MB, {ms(fastest['operator_part_s'])} |"
         )
     return lines
 
 
 def target_lines(sparse: dict) -> list:
     paths = sparse["paths"]
-    faster = _faster_sparse_path(paths, 2)
-    time_ratio = paths[f"{faster},2"]["log_evidence_s"] / paths["mapping,2"]["log_evidence_s"]
-    memory_ratio = paths[f"{faster},2"]["rss_growth_mb"] / paths[f"{faster},1"]["rss_growth_mb"]
+    gain = paths["mapping,2"]["log_evidence_s"] / paths["mapping_fft,2"]["log_evidence_s"]
+    fastest_time = paths["mapping,2"]["log_evidence_s"] / paths["cpu,1"]["log_evidence_s"]
+    fastest_memory = paths["mapping,2"]["rss_growth_mb"] / paths["mapping,1"]["rss_growth_mb"]
+    jax_standing = (paths["jax,2"]["log_evidence_jit_s"] / paths["mapping,2"]["log_evidence_jit_s"]) / (
+        paths["jax,1"]["log_evidence_jit_s"] / paths["mapping,1"]["log_evidence_jit_s"]
+    )
     return [
-        f"| pixelized `log_evidence`, N = 2: the faster sparse path ({faster}) against the mapping path "
-        f"| {time_ratio:.2f} | <= 1.0 | {'met' if time_ratio <= 1.0 else 'MISSED'} |",
-        f"| its memory at N = 2 against its own N = 1 | {memory_ratio:.2f} | <= 1.5 "
-        f"| {'met' if memory_ratio <= 1.5 else 'MISSED'} |",
+        f"| pixelized `log_evidence`, N = 2: the mapping path by phase kernels against its FFT column blocks "
+        f"| {gain:.2f} | <= 0.5 | {'met' if gain <= 0.5 else 'MISSED'} |",
+        f"| pixelized `log_evidence`, the fastest CPU path at N = 2 (mapping, phase kernels) against the fastest at "
+        f"N = 1 (the release's numba operator) | {fastest_time:.2f} | <= 2.5 "
+        f"| {'met' if fastest_time <= 2.5 else 'MISSED'} |",
+        f"| its memory at N = 2 against the mapping path's at N = 1 | {fastest_memory:.2f} | <= 1.0 "
+        f"| {'met' if fastest_memory <= 1.0 else 'MISSED'} |",
+        f"| the JAX sparse operator under jax.jit against the jitted mapping path, at N = 2 relative to N = 1 "
+        f"| {jax_standing:.2f} | <= 1.5 | {'met' if jax_standing <= 1.5 else 'MISSED'} |",
     ]

@@ -19,7 +19,6 @@ from scipy.signal import convolve2d
 import autoarray as aa
 import autolens as al
 from autoarray.dataset.grids import GridsDataset
-from autoarray.inversion.inversion.imaging.phase_kernel_operator import ImagingPhaseKernelOperator
 
 PS = 0.1
 SHAPE = (30, 30)
@@ -683,20 +682,22 @@ def noisy_dataset_from(n_lp, n_pix, k=2):
     ).apply_mask(mask=aa.Mask2D.circular(shape_native=SHAPE, pixel_scales=PS, radius=1.2))
 
 
-@pytest.mark.parametrize("kind", ["jax", "cpu"])
+SPARSE_CASES = [("jax", 2, 2), ("jax", 3, 3), ("jax", 4, 2), ("jax", 2, 1), ("cpu", 2, 1), ("cpu", 4, 1)]
+
+
 @pytest.mark.parametrize("lens_light", ["none", "linear", "standard"])
-@pytest.mark.parametrize("n_lp, n_pix", [(2, 2), (3, 3), (4, 2), (2, 1)])
+@pytest.mark.parametrize("kind, n_lp, n_pix", SPARSE_CASES)
 def test__sparse_operators__log_evidence_equals_the_mapping_path(n_lp, n_pix, lens_light, kind):
     """
     A pixelized source with no lens light, a linear lens light (the mapper x light-profile cross terms) or a
     standard lens light (subtracted from the data before the inversion): each sparse path gives the mapping path's
     log evidence to 1e-10, for the PSF at N and with the pixelization at its own N.
 
-    At a pixelization N > 1 the JAX operator is the release's FFT operator on the fine grid (W = H^T C^-1 H with H
-    the fine convolution and N x N mean, the mappers' fine triplets, the sparse inversion), and the CPU one the
-    phase-kernel operator, which forms the blurred mapping matrix from the mapper's sparse mappings (N^2 native phase
-    kernels, no fine frame) for the mapping path's linear algebra; at a pixelization N = 1 they are the release's
-    native operators, built with the exact coarse kernel.
+    At a pixelization N > 1 the operator is the release's FFT operator (apply_sparse_operator) on the fine grid
+    (W = H^T C^-1 H with H the fine convolution and N x N mean, the mappers' fine triplets, the sparse inversion);
+    the mapping path it is compared with forms H A from the phase kernels with numba, an independent route. At a
+    pixelization N = 1 beside oversampled light they are the release's native operators (JAX and CPU), built with
+    the exact coarse kernel.
 
     (At N = 1 the release's JAX operator builds its data term from the data before the light is subtracted, so with
     a standard lens light it differs from the mapping path; at N > 1 the data term is the inversion's own data.)
@@ -711,54 +712,50 @@ def test__sparse_operators__log_evidence_equals_the_mapping_path(n_lp, n_pix, le
     sparse_fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from(LENS_LIGHTS[lens_light]()))
 
     assert type(mapping_fit.inversion).__name__ == "InversionImagingMapping"
-    if n_pix > 1 and kind == "cpu":
-        assert isinstance(sparse.sparse_operator, ImagingPhaseKernelOperator)
-        assert sparse.sparse_operator.convolve_over_sample_size == n_pix
-        assert type(sparse_fit.inversion).__name__ == "InversionImagingMapping"
-    elif n_pix > 1:
+    if n_pix > 1:
         assert sparse.sparse_operator.convolve_over_sample_size == n_pix
         rows = np.asarray(dataset.mask.derive_indexes.native_for_slim)[:, 0]
         assert sparse.sparse_operator.y_shape == n_pix * (rows.max() - rows.min() + 1)  # the mask's box, fine
         assert type(sparse_fit.inversion).__name__ == "InversionImagingSparse"
     else:
-        assert not isinstance(sparse.sparse_operator, ImagingPhaseKernelOperator)
         expected_inversion = "InversionImagingSparse" if kind == "jax" else "InversionImagingSparseNumba"
         assert type(sparse_fit.inversion).__name__ == expected_inversion
 
     assert float(sparse_fit.log_evidence) == pytest.approx(float(mapping_fit.log_evidence), rel=1e-10)
 
 
-@pytest.mark.parametrize("kind", ["cpu"])
 @pytest.mark.parametrize("N", [2, 3])
-def test__phase_kernel_operator__operated_mapping_matrix_is_the_brute_force(kind, N):
+def test__mapping_path_phase_kernels__operated_mapping_matrix_is_the_brute_force(N):
     """
-    The sparse path's blurred mapping matrix (phase kernels, no fine frame) equals the brute force: the fine mapping
-    matrix built from the mapper's sub-pixel mappings, blurred on the fine frame by convolve2d and binned N x N.
+    The mapping path's blurred mapping matrix at N > 1 on numpy (phase kernels with numba, no fine frame) equals the
+    brute force: the fine mapping matrix built from the mapper's sub-pixel mappings, blurred on the fine frame by
+    convolve2d and binned N x N.
     """
     dataset = noisy_dataset_from(N, N)
-    sparse = sparse_dataset_from(kind, dataset)
-    fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from())
+    fit = al.FitImaging(dataset=dataset, tracer=pixelized_tracer_from())
     (mapper,) = fit.inversion.cls_list_from(cls=aa.Mapper)
 
     reference = brute_force_operated_mapping_matrix(
         brute_force_fine_mapping_matrix(mapper, dataset.mask, N), dataset.mask, dataset.psf.kernel.native.array, N
     )
-    operated = np.asarray(sparse.sparse_operator.operated_mapping_matrix_from(mapper=mapper))
+    operated = np.asarray(fit.inversion.operated_mapping_matrix_via_phase_kernels_from(mapper=mapper))
     np.testing.assert_allclose(operated, reference, rtol=0, atol=1e-13 * np.max(reference))
     np.testing.assert_allclose(
         np.asarray(fit.inversion.operated_mapping_matrix), reference, rtol=0, atol=1e-13 * np.max(reference)
     )
 
 
-def test__guard__phase_kernel_operator_under_jax__inversion_exception_naming_the_jax_operator():
-    """The CPU operator forms H A with numba on numpy; asked for it under JAX it names apply_sparse_operator()."""
-    import jax.numpy as jnp
-
-    sparse = sparse_dataset_from("cpu", noisy_dataset_from(2, 2))
-    fit = al.FitImaging(dataset=sparse, tracer=pixelized_tracer_from())
-    (mapper,) = fit.inversion.cls_list_from(cls=aa.Mapper)
-    with pytest.raises(aa.exc.InversionException, match=r"under JAX use dataset.apply_sparse_operator\(\)"):
-        sparse.sparse_operator.operated_mapping_matrix_from(mapper=mapper, xp=jnp)
+@pytest.mark.parametrize("n_lp, n_pix", [(2, 2), (4, 4), (4, 2)])
+def test__guard__cpu_sparse_operator_at_a_pixelization_n_above_1__dataset_exception_naming_the_alternatives(
+    n_lp, n_pix
+):
+    """apply_sparse_operator_cpu() pairs fine pixels at N > 1 (about N^4 times the pairs): it refuses, naming both."""
+    with pytest.raises(
+        aa.exc.DatasetException,
+        match=rf"convolve_over_sample_size_pixelization={n_pix} .* about {n_pix**4} times as many\. Use "
+        r"apply_sparse_operator\(\).*no sparse operator \(the mapping path\)",
+    ):
+        noisy_dataset_from(n_lp, n_pix).apply_sparse_operator_cpu()
 
 
 def test__guard__sparse_operator_of_another_n__raises():

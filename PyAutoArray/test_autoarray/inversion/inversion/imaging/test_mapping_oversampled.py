@@ -218,12 +218,24 @@ def test__native_mapping_matrix__stays_native_and_is_the_block_mean_of_the_fine_
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["phase kernels", "fft blocks"])
+def path(request, monkeypatch):
+    """
+    The two ways numpy forms a mapper's operated mapping matrix at N > 1: with numba from the sub-pixel mappings and
+    the phase kernels (numba installed), or by fine FFTs in column blocks (numba not installed, and under JAX).
+    """
+    if request.param == "fft blocks":
+        monkeypatch.setattr(aa.numba_util, "is_installed", lambda: False)
+    return request.param
+
+
 @pytest.mark.parametrize("mesh_name", ["rectangular", "delaunay"])
 @pytest.mark.parametrize("n, sub_size", N_AND_SUB_SIZE)
-def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolution(n, sub_size, mesh_name):
+def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolution(n, sub_size, mesh_name, path):
     """
-    The mapper's columns are formed and convolved in blocks of pixels // N^4 (4 at N = 2, 1 at N = 3 for 64 mesh
-    pixels): every column is the brute force's.
+    By fine FFTs the mapper's columns are formed and convolved in blocks of pixels // N^4 (4 at N = 2, 1 at N = 3
+    for 64 mesh pixels); by phase kernels each native pixel's sub-pixel mappings are summed per (phase, column) and
+    spread by their phase kernel: on either path every column is the brute force's.
     """
     dataset, mapper = dataset_mapper_from(n, sub_size, mesh_name)
     inversion = inversion_from(dataset, [mapper])
@@ -245,7 +257,7 @@ def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolu
 
 
 @pytest.mark.parametrize("n, sub_size", [(2, 4), (3, 3)])
-def test__inversion__mixed_precision__single_precision_and_the_brute_force_to_float32(n, sub_size):
+def test__inversion__mixed_precision__single_precision_and_the_brute_force_to_float32(n, sub_size, path):
     """With use_mixed_precision the fine convolution runs in single precision, as the native path's does."""
     dataset, mapper = dataset_mapper_from(n, sub_size, "rectangular")
     inversion = aa.Inversion(
