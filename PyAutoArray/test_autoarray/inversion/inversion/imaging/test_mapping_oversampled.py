@@ -233,8 +233,8 @@ def path(request, monkeypatch):
 @pytest.mark.parametrize("n, sub_size", N_AND_SUB_SIZE)
 def test__inversion__operated_mapping_matrix_equals_the_brute_force_fine_convolution(n, sub_size, mesh_name, path):
     """
-    By fine FFTs the mapper's columns are formed and convolved in blocks of pixels // N^2 (16 at N = 2, 7 at N
-    = 3 for 64 mesh pixels); by phase kernels each native pixel's sub-pixel mappings are summed per (phase, column) and
+    By fine FFTs the mapper's columns are formed and convolved in blocks of pixels // N^4 (4 at N = 2, 1 at N = 3
+    for 64 mesh pixels); by phase kernels each native pixel's sub-pixel mappings are summed per (phase, column) and
     spread by their phase kernel: on either path every column is the brute force's.
     """
     dataset, mapper = dataset_mapper_from(n, sub_size, mesh_name)
